@@ -1,0 +1,170 @@
+//! Media pipeline for PhotoProOS Storage: everything the library learns from a
+//! photo's bytes.
+//!
+//! - [`hash`]: Dropbox's block `content_hash`, the one hash both remotes share.
+//! - [`metadata`]: EXIF (capture time with offset, camera, lens, exposure, GPS)
+//!   and XMP (DJI relative altitude, keywords, rating).
+//! - [`thumbnail`]: grid thumbnails and previews, orientation applied, with a
+//!   decompression-bomb guard.
+//! - [`ThumbnailCache`]: where renderings live on disk, keyed by content hash
+//!   so a renamed or moved photo never needs a new thumbnail.
+//!
+//! [`analyze_file`] runs all of it over one file with a single read.
+//!
+//! ```no_run
+//! use photopro_media::{analyze_file, FileKind, ThumbnailCache, ThumbnailSpec};
+//! let cache = ThumbnailCache::new("/tmp/thumbs");
+//! let analysis = analyze_file("DJI_0018.JPG".as_ref(), FileKind::Jpeg, &ThumbnailSpec::default(), &cache).unwrap();
+//! println!("{} taken {:?}", analysis.content_hash, analysis.metadata.taken_at_local);
+//! ```
+
+mod cache;
+mod error;
+pub mod hash;
+pub mod kind;
+pub mod metadata;
+pub mod thumbnail;
+
+pub use cache::{ThumbnailCache, ThumbnailSize};
+pub use error::{MediaError, Result};
+pub use hash::{content_hash, ContentHash, ContentHasher};
+pub use kind::FileKind;
+pub use metadata::{read_metadata, GpsPosition, PhotoMetadata};
+pub use thumbnail::{render, EncodedImage, PixelSource, Rendered, ThumbnailSpec};
+
+use std::io::Read;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// Files above this size are hashed as a stream and get no thumbnail: no photo
+/// format we render is this large, and holding it in memory would break the
+/// scanner's memory bound.
+pub const MAX_IN_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// What happened to a file's grid thumbnail and preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThumbnailOutcome {
+    /// Rendered and written to the cache now.
+    Stored,
+    /// The cache already had renderings for this content (a moved, renamed or duplicate photo).
+    AlreadyCached,
+    /// The format has nothing to show (HEIC/RAW without an embedded preview, non-photos).
+    NotAvailable,
+    /// Rendering failed; the message says why.
+    Failed(String),
+}
+
+/// Everything one read of a file produced. The hash is always present; media
+/// problems are reported in `media_error` without failing the analysis,
+/// because a photo that cannot be decoded must still be indexed and synced.
+#[derive(Debug)]
+pub struct Analysis {
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+    pub content_hash: ContentHash,
+    pub metadata: PhotoMetadata,
+    /// Stored pixel size, before orientation.
+    pub pixel_size: Option<(u32, u32)>,
+    pub thumbnail: ThumbnailOutcome,
+    /// What was wrong with the pixels or the metadata, for the user to see.
+    pub media_error: Option<String>,
+}
+
+/// Read a file once, then hash it, read its metadata and render its thumbnails
+/// into `cache` (skipped when the cache already holds this content).
+///
+/// Fails only when the bytes themselves cannot be read consistently: the file
+/// is unreadable, vanished, or changed while being read (size or modification
+/// time differ before and after, or the read length differs from the size).
+pub fn analyze_file(path: &Path, kind: FileKind, spec: &ThumbnailSpec, cache: &ThumbnailCache) -> Result<Analysis> {
+    analyze_file_with_hook(path, kind, spec, cache, &mut |_| {})
+}
+
+/// [`analyze_file`] with a callback between reading the bytes and checking that
+/// the file did not change meanwhile: a seam for tests that need a file to
+/// change at exactly that moment.
+pub fn analyze_file_with_hook(
+    path: &Path,
+    kind: FileKind,
+    spec: &ThumbnailSpec,
+    cache: &ThumbnailCache,
+    after_read: &mut dyn FnMut(&Path),
+) -> Result<Analysis> {
+    let io_error = |source: std::io::Error| MediaError::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let before = file.metadata().map_err(io_error)?;
+    if !before.is_file() {
+        return Err(io_error(std::io::Error::other("not a regular file")));
+    }
+    let size = before.len();
+    let (content_hash, bytes) = if size > MAX_IN_MEMORY_BYTES {
+        (hash::content_hash_reader(&mut file).map_err(io_error)?, None)
+    } else {
+        let mut bytes = Vec::with_capacity(size as usize);
+        // Read one byte past the expected size so growth is noticed.
+        (&mut file).take(size + 1).read_to_end(&mut bytes).map_err(io_error)?;
+        if bytes.len() as u64 != size {
+            return Err(MediaError::ChangedWhileReading);
+        }
+        (content_hash(&bytes), Some(bytes))
+    };
+    after_read(path);
+    let after = std::fs::metadata(path).map_err(io_error)?;
+    if after.len() != size || after.modified().ok() != before.modified().ok() {
+        return Err(MediaError::ChangedWhileReading);
+    }
+
+    let mut analysis = Analysis {
+        size,
+        modified: before.modified().ok(),
+        content_hash,
+        metadata: PhotoMetadata { orientation: 1, ..Default::default() },
+        pixel_size: None,
+        thumbnail: ThumbnailOutcome::NotAvailable,
+        media_error: None,
+    };
+    if !kind.has_media() {
+        return Ok(analysis);
+    }
+    let Some(bytes) = bytes else {
+        let message = format!("no thumbnail: file is larger than {} MiB", MAX_IN_MEMORY_BYTES >> 20);
+        analysis.thumbnail = ThumbnailOutcome::Failed(message.clone());
+        analysis.media_error = Some(message);
+        return Ok(analysis);
+    };
+    if size == 0 {
+        analysis.thumbnail = ThumbnailOutcome::Failed(MediaError::Empty.to_string());
+        analysis.media_error = Some(MediaError::Empty.to_string());
+        return Ok(analysis);
+    }
+    let outcome = read_metadata(&bytes);
+    analysis.metadata = outcome.metadata;
+    analysis.pixel_size = thumbnail::probe_size(&bytes, kind);
+    let mut problems: Vec<String> = Vec::new();
+    if cache.contains(&content_hash) {
+        analysis.thumbnail = ThumbnailOutcome::AlreadyCached;
+    } else {
+        match render(&bytes, kind, analysis.metadata.orientation, spec) {
+            Ok(Some(rendered)) => {
+                if rendered.pixel_source == PixelSource::Decoded {
+                    analysis.pixel_size = Some((rendered.source_width, rendered.source_height));
+                }
+                analysis.thumbnail = match cache.store(&content_hash, &rendered) {
+                    Ok(()) => ThumbnailOutcome::Stored,
+                    Err(error) => ThumbnailOutcome::Failed(error.to_string()),
+                };
+            }
+            Ok(None) => analysis.thumbnail = ThumbnailOutcome::NotAvailable,
+            Err(error) => analysis.thumbnail = ThumbnailOutcome::Failed(error.to_string()),
+        }
+    }
+    if let ThumbnailOutcome::Failed(message) = &analysis.thumbnail {
+        problems.push(message.clone());
+    }
+    problems.extend(outcome.problem);
+    analysis.media_error = (!problems.is_empty()).then(|| problems.join("; "));
+    if analysis.pixel_size.is_none() {
+        analysis.pixel_size = analysis.metadata.exif_width.zip(analysis.metadata.exif_height);
+    }
+    Ok(analysis)
+}
