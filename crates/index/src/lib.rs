@@ -605,3 +605,118 @@ pub(crate) fn subtree_bounds(rel: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     high.push(b'0');
     Some((low, high))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(folder: FolderId, name: &[u8]) -> AssetRecord {
+        AssetRecord {
+            folder,
+            name_raw: name.to_vec(),
+            kind: "jpeg".into(),
+            size: 10,
+            mtime_ns: 1,
+            device: Some(1),
+            inode: Some(2),
+            content_hash: Some("ab".repeat(32)),
+            sync_excluded: false,
+            media: MediaFields {
+                make: Some("DJI".into()),
+                latitude: Some(46.84),
+                longitude: Some(-91.99),
+                keywords: vec!["Smith residence".into()],
+                ..Default::default()
+            },
+            thumb_state: ThumbState::Ready,
+            media_error: None,
+            read_error: None,
+        }
+    }
+
+    fn count(index: &Index, sql: &str) -> i64 {
+        index.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn migrations_apply_once_and_reopen_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        let index = Index::open(&path).unwrap();
+        assert_eq!(index.schema_version().unwrap(), Index::supported_schema_version());
+        let mode: String = index.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        drop(index);
+        let index = Index::open(&path).unwrap();
+        assert_eq!(index.schema_version().unwrap(), Index::supported_schema_version());
+        index.conn().pragma_update(None, "user_version", 999).unwrap();
+        drop(index);
+        assert!(matches!(Index::open(&path), Err(IndexError::TooNew { found: 999, .. })));
+    }
+
+    #[test]
+    fn folders_form_a_tree_and_deleting_one_removes_its_subtree_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("i.db")).unwrap();
+        let library = index.add_library(Path::new("/shoots")).unwrap();
+        let gallery = index.ensure_folder(library, b"2025/January/Smith").unwrap();
+        let sibling = index.ensure_folder(library, b"2025/January/Smithers").unwrap();
+        let january = index.folder_id(library, b"2025/January").unwrap().unwrap();
+        let children: Vec<_> = index.child_folders(january).unwrap().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(children.len(), 2);
+        index
+            .write_batch(|b| {
+                b.upsert_asset(&record(gallery, b"a.jpg"), "2025/January/Smith")?;
+                b.upsert_asset(&record(sibling, b"b.jpg"), "2025/January/Smithers")?;
+                b.delete_folder_tree(gallery)
+            })
+            .unwrap();
+        // "Smith" and its contents are gone; "Smithers" (same prefix, not below) stays.
+        assert_eq!(index.folder_id(library, b"2025/January/Smith").unwrap(), None);
+        assert_eq!(index.folder_id(library, b"2025/January/Smithers").unwrap(), Some(sibling));
+        assert_eq!(index.status().unwrap().assets, 1);
+        // The trigger kept the search and GPS tables in step with assets.
+        assert_eq!(count(&index, "SELECT count(*) FROM assets_fts"), 1);
+        assert_eq!(count(&index, "SELECT count(*) FROM assets_geo"), 1);
+        let summary = index.list_child_folders(january).unwrap();
+        assert_eq!(summary.len(), 1);
+        assert_eq!((summary[0].photos, summary[0].files_total), (1, 1));
+        let top = index.list_child_folders(index.folder_id(library, b"").unwrap().unwrap()).unwrap();
+        assert_eq!(top[0].files_total, 1, "totals are recursive");
+    }
+
+    #[test]
+    fn upsert_updates_in_place_and_search_finds_names_tags_and_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("i.db")).unwrap();
+        let library = index.add_library(Path::new("/shoots")).unwrap();
+        let folder = index.ensure_folder(library, b"Twilight").unwrap();
+        let first = index.write_batch(|b| b.upsert_asset(&record(folder, b"kitchen-01.jpg"), "Twilight")).unwrap();
+        let mut changed = record(folder, b"kitchen-01.jpg");
+        changed.size = 99;
+        changed.media.keywords = vec!["twilight exterior".into()];
+        let second = index.write_batch(|b| b.upsert_asset(&changed, "Twilight")).unwrap();
+        assert_eq!(first, second, "the id is stable across updates");
+        assert_eq!(index.asset(first).unwrap().unwrap().size, 99);
+        assert_eq!(index.search("kitchen", 10).unwrap(), vec![first]);
+        assert_eq!(index.search("tags : exterior", 10).unwrap(), vec![first]);
+        assert!(index.search("tags : Smith", 10).unwrap().is_empty(), "replaced keywords are gone");
+        assert_eq!(index.search("folder : twilight", 10).unwrap(), vec![first]);
+        assert_eq!(index.assets_in_box(46.0, 47.0, -92.0, -91.0, 10).unwrap(), vec![first]);
+        assert!(index.search("\"unbalanced", 10).is_err(), "bad FTS syntax is an error, not a crash");
+    }
+
+    #[test]
+    fn non_utf8_names_round_trip_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("i.db")).unwrap();
+        let library = index.add_library(Path::new("/shoots")).unwrap();
+        let folder = index.ensure_folder(library, b"caf\xe9").unwrap();
+        let id = index.write_batch(|b| b.upsert_asset(&record(folder, b"\xff\xfe.jpg"), "caf\u{FFFD}")).unwrap();
+        let details = index.asset(id).unwrap().unwrap();
+        assert_eq!(details.path.as_os_str().as_encoded_bytes(), b"/shoots/caf\xe9/\xff\xfe.jpg");
+        assert_eq!(index.folder_fingerprints(folder).unwrap()[0].name, b"\xff\xfe.jpg");
+        let (found, rel) = index.library_for_path(&details.path).unwrap();
+        assert_eq!((found.id, rel), (library, b"caf\xe9/\xff\xfe.jpg".to_vec()));
+    }
+}
