@@ -68,6 +68,38 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX assets_by_hash ON assets(content_hash);
     CREATE INDEX assets_by_time ON assets(taken_at_utc);
+    CREATE INDEX assets_by_folder_time ON assets(folder_id, taken_at_local);
+
+    -- Per-folder totals kept by triggers, so a listing of galleries with
+    -- counts reads a handful of rows instead of every asset below.
+    CREATE TABLE folder_stats (
+        folder_id   INTEGER PRIMARY KEY REFERENCES folders(id) ON DELETE CASCADE,
+        files       INTEGER NOT NULL,
+        photos      INTEGER NOT NULL,
+        bytes       INTEGER NOT NULL
+    );
+    CREATE TRIGGER folder_stats_insert AFTER INSERT ON assets BEGIN
+        INSERT INTO folder_stats (folder_id, files, photos, bytes)
+        VALUES (new.folder_id, 1, new.kind IN ('jpeg','png','tiff','webp','heic','raw'), new.size)
+        ON CONFLICT(folder_id) DO UPDATE SET files = files + 1, photos = photos + excluded.photos,
+            bytes = bytes + excluded.bytes;
+    END;
+    CREATE TRIGGER folder_stats_delete AFTER DELETE ON assets BEGIN
+        UPDATE folder_stats SET files = files - 1,
+            photos = photos - (old.kind IN ('jpeg','png','tiff','webp','heic','raw')),
+            bytes = bytes - old.size
+        WHERE folder_id = old.folder_id;
+    END;
+    CREATE TRIGGER folder_stats_update AFTER UPDATE OF folder_id, kind, size ON assets BEGIN
+        UPDATE folder_stats SET files = files - 1,
+            photos = photos - (old.kind IN ('jpeg','png','tiff','webp','heic','raw')),
+            bytes = bytes - old.size
+        WHERE folder_id = old.folder_id;
+        INSERT INTO folder_stats (folder_id, files, photos, bytes)
+        VALUES (new.folder_id, 1, new.kind IN ('jpeg','png','tiff','webp','heic','raw'), new.size)
+        ON CONFLICT(folder_id) DO UPDATE SET files = files + 1, photos = photos + excluded.photos,
+            bytes = bytes + excluded.bytes;
+    END;
 
     CREATE TABLE tags (
         id      INTEGER PRIMARY KEY,

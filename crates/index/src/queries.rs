@@ -164,27 +164,35 @@ impl Index {
         )?;
         let root = bytes_to_path(&root);
         let mut children = self.conn().prepare_cached(
-            "SELECT f.id, f.name, f.rel_path, f.cover_asset_id,
-                (SELECT count(*) FROM assets a WHERE a.folder_id = f.id AND a.kind IN ('jpeg','png','tiff','webp','heic','raw'))
-             FROM folders f WHERE f.parent_id = ?1 ORDER BY f.name COLLATE NOCASE",
+            "SELECT f.id, f.name, f.rel_path, f.cover_asset_id, coalesce(s.photos, 0)
+             FROM folders f LEFT JOIN folder_stats s ON s.folder_id = f.id
+             WHERE f.parent_id = ?1 ORDER BY f.name COLLATE NOCASE",
         )?;
         let rows: Vec<(FolderId, String, Vec<u8>, Option<AssetId>, i64)> = children
             .query_map([folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        // Totals over the subtree come from the trigger-maintained folder_stats;
+        // first/last capture times are one index probe per folder.
         let mut totals = self.conn().prepare_cached(
-            "SELECT count(a.id), coalesce(sum(a.size), 0), min(a.taken_at_local), max(a.taken_at_local),
-                    (SELECT a2.id FROM assets a2 WHERE a2.folder_id = ?2 AND a2.thumb_state = 'ready'
-                     ORDER BY a2.taken_at_local, a2.name LIMIT 1)
-             FROM folders f JOIN assets a ON a.folder_id = f.id
+            "SELECT coalesce(sum(s.files), 0), coalesce(sum(s.bytes), 0),
+                    min((SELECT min(a.taken_at_local) FROM assets a WHERE a.folder_id = f.id AND a.taken_at_local IS NOT NULL)),
+                    max((SELECT max(a.taken_at_local) FROM assets a WHERE a.folder_id = f.id))
+             FROM folders f LEFT JOIN folder_stats s ON s.folder_id = f.id
              WHERE f.library_id = ?1 AND (f.id = ?2 OR (f.rel_path >= ?3 AND f.rel_path < ?4))",
+        )?;
+        let mut first_photo = self.conn().prepare_cached(
+            "SELECT id FROM assets WHERE folder_id = ?1 AND thumb_state = 'ready'
+             ORDER BY taken_at_local, name LIMIT 1",
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, name, rel, cover, photos) in rows {
             let (low, high) = subtree_bounds(&rel).expect("child folders are never the root");
-            let (files, bytes, first, last, first_photo): (i64, i64, Option<String>, Option<String>, Option<AssetId>) =
-                totals.query_row(params![library, id, low, high], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?;
+            let (files, bytes, first, last): (i64, i64, Option<String>, Option<String>) =
+                totals.query_row(params![library, id, low, high], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let cover = match cover {
+                Some(cover) => Some(cover),
+                None => first_photo.query_row([id], |r| r.get(0)).optional()?,
+            };
             out.push(FolderSummary {
                 id,
                 name,
@@ -194,7 +202,7 @@ impl Index {
                 bytes_total: bytes as u64,
                 first_taken: first,
                 last_taken: last,
-                cover: cover.or(first_photo),
+                cover,
             });
         }
         Ok(out)

@@ -186,6 +186,8 @@ fn decode_jpeg_turbo(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u
     let scale = turbojpeg::ScalingFactor::new(1, denominator as usize);
     let scaled = header.scaled(scale);
     decompressor.set_scaling_factor(scale).map_err(decode_error)?;
+    // Guard against progressive JPEGs built to take forever (thousands of scans).
+    decompressor.set_scan_limit(500).map_err(decode_error)?;
     let mut image = turbojpeg::Image {
         pixels: vec![0u8; 3 * scaled.width * scaled.height],
         width: scaled.width,
