@@ -1,0 +1,104 @@
+//! The two-way sync engine of PhotoProOS Storage.
+//!
+//! For each remote it compares three trees — local, remote, and synced (the
+//! merge base) — with a pure [`planner`], and an [`engine`] executes the plan,
+//! recording every completed operation in the merge base so that a crash at
+//! any instant resumes correctly: the next observation sees what was done.
+//!
+//! IO sits behind two small traits with written contracts, [`LocalFs`] and
+//! [`Remote`]; [`memory`] implements both in memory (with fault injection) for
+//! the deterministic simulation in `tests/simulation.rs`.
+//!
+//! ```
+//! use photopro_sync::{engine::{Engine, EngineConfig}, memory::{MemFs, MemRemote, MemStore, FixedClock}};
+//! let mut fs = MemFs::new();
+//! fs.user_create_file(None, "IMG_0001.jpg", "bytes-1");
+//! let mut remote = MemRemote::new();
+//! let mut engine = Engine::new(EngineConfig::new("Studio Mac"), MemStore::default(), FixedClock(1_764_115_200));
+//! let report = engine.sync_once(&mut fs, &mut remote).unwrap();
+//! assert!(report.converged && report.uploads == 1);
+//! ```
+
+pub mod engine;
+pub mod memory;
+pub mod model;
+pub mod names;
+pub mod planner;
+
+use model::*;
+
+/// Why an operation (or a whole run) failed, sorted by what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    /// Try again later (network, 5xx, 429). `retry_after_ms` when the server said.
+    #[error("temporary failure: {message}")]
+    Transient { message: String, retry_after_ms: Option<u64> },
+    /// The world changed since the snapshot (file edited, name taken, node moved):
+    /// plan again.
+    #[error("changed meanwhile: {0}")]
+    Precondition(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The hard cap: no retry until space appears.
+    #[error("storage full: {0}")]
+    StorageFull(String),
+    /// The remote cannot be reached at all: stop this run.
+    #[error("remote unavailable: {0}")]
+    Unavailable(String),
+    /// The content read does not match the hash expected.
+    #[error("content does not match its hash: {0}")]
+    Corrupt(String),
+    #[error("local file system: {0}")]
+    Io(String),
+    /// Simulation only: the process "died" here.
+    #[error("crashed (simulated)")]
+    Crashed,
+}
+
+/// The local side: a sync folder.
+///
+/// Contract: ids are stable across renames and moves; every mutating method
+/// checks its precondition and fails with [`SyncError::Precondition`] rather
+/// than overwrite or delete something it was not told about.
+pub trait LocalFs {
+    /// Every file and directory below the sync root, with content hashes.
+    fn snapshot(&mut self) -> Result<LocalTree, SyncError>;
+    /// The bytes of a file, failing with `Precondition` unless they still hash to `hash`.
+    fn read(&mut self, id: LocalId, hash: &Hash) -> Result<Vec<u8>, SyncError>;
+    /// Create a directory; `Precondition` if the name is taken.
+    fn create_dir(&mut self, parent: Option<LocalId>, name: &str) -> Result<LocalId, SyncError>;
+    /// Write a new file atomically (temp file + rename); `Precondition` if the name is taken.
+    fn write_new_file(&mut self, parent: Option<LocalId>, name: &str, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError>;
+    /// Atomically replace a file's content, only if it still hashes to `expected`.
+    /// Returns the file's (possibly new) id.
+    fn replace_file(&mut self, id: LocalId, expected: &Hash, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError>;
+    /// Rename/move; `Precondition` if the target name is taken.
+    fn rename(&mut self, id: LocalId, parent: Option<LocalId>, name: &str) -> Result<(), SyncError>;
+    /// Move to the recoverable trash: a file only if it still hashes to `hash`,
+    /// a directory only if it is empty.
+    fn trash(&mut self, id: LocalId, hash: Option<&Hash>) -> Result<(), SyncError>;
+}
+
+/// The remote side (PhotoProOS Storage through the API, or memory).
+///
+/// Contract: ids are stable; names are compared with [`names::name_key`]
+/// (case-insensitive, Unicode-normalized); deletions go to a restorable trash.
+pub trait Remote {
+    /// Every live node.
+    fn snapshot(&mut self) -> Result<RemoteTree, SyncError>;
+    fn create_dir(&mut self, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError>;
+    /// Store `bytes` as a new file. With `replaces = (id, hash)`, the old version
+    /// goes to the trash in the same step — only if it still has `hash`
+    /// (`Precondition` otherwise, and nothing is stored).
+    fn upload(&mut self, parent: Option<&RemoteId>, name: &str, bytes: &[u8], hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<RemoteNode, SyncError>;
+    /// Content-addressed shortcut: if the remote already stores content with this
+    /// hash (live or in the trash), create the file from it without sending any
+    /// bytes and return it; `Ok(None)` if it does not. Same preconditions as `upload`.
+    fn upload_known(&mut self, parent: Option<&RemoteId>, name: &str, hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<Option<RemoteNode>, SyncError>;
+    /// Move/rename. Metadata only: no bytes move.
+    fn move_node(&mut self, id: &RemoteId, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError>;
+    /// To the trash: a file only if it still has `hash`, a folder only if empty.
+    fn trash(&mut self, id: &RemoteId, hash: Option<&Hash>) -> Result<(), SyncError>;
+    /// A file's bytes, verified against `hash`.
+    fn download(&mut self, id: &RemoteId, hash: &Hash) -> Result<Vec<u8>, SyncError>;
+}
