@@ -72,19 +72,34 @@ struct View<'a> {
     synced: &'a SyncedTree,
     local_children: HashMap<Option<LocalId>, Vec<LocalId>>,
     remote_children: HashMap<Option<RemoteId>, Vec<RemoteId>>,
+    /// Children by name key, so collision checks stay O(1) in 10,000-photo folders.
+    local_by_key: HashMap<(Option<LocalId>, String), Vec<LocalId>>,
+    remote_by_key: HashMap<(Option<RemoteId>, String), Vec<RemoteId>>,
 }
 
 impl<'a> View<'a> {
     fn new(local: &'a LocalTree, remote: &'a RemoteTree, synced: &'a SyncedTree) -> Self {
         let mut local_children: HashMap<Option<LocalId>, Vec<LocalId>> = HashMap::new();
+        let mut local_by_key: HashMap<(Option<LocalId>, String), Vec<LocalId>> = HashMap::new();
         for node in local.nodes.values() {
             local_children.entry(node.parent).or_default().push(node.id);
+            local_by_key.entry((node.parent, name_key(&node.name))).or_default().push(node.id);
         }
         let mut remote_children: HashMap<Option<RemoteId>, Vec<RemoteId>> = HashMap::new();
+        let mut remote_by_key: HashMap<(Option<RemoteId>, String), Vec<RemoteId>> = HashMap::new();
         for node in remote.nodes.values() {
             remote_children.entry(node.parent.clone()).or_default().push(node.id.clone());
+            remote_by_key.entry((node.parent.clone(), name_key(&node.name))).or_default().push(node.id.clone());
         }
-        View { local, remote, synced, local_children, remote_children }
+        View { local, remote, synced, local_children, remote_children, local_by_key, remote_by_key }
+    }
+
+    fn local_named(&self, parent: Option<LocalId>, key: &str) -> &[LocalId] {
+        self.local_by_key.get(&(parent, key.to_string())).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn remote_named(&self, parent: &Option<RemoteId>, key: &str) -> &[RemoteId] {
+        self.remote_by_key.get(&(parent.clone(), key.to_string())).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The remote folder a local parent corresponds to: `Some(None)` is the root,
@@ -132,10 +147,8 @@ pub fn plan(local: &LocalTree, remote: &RemoteTree, synced: &SyncedTree, context
 
 fn local_name_taken(view: &View<'_>, claimed: &BTreeMap<Option<LocalId>, BTreeSet<String>>, parent: Option<LocalId>, name: &str) -> bool {
     let key = name_key(name);
-    view.local_children(parent).iter().any(|c| name_key(&view.local.nodes[c].name) == key)
-        || view.remote_parent_of(parent).is_some_and(|rp| {
-            view.remote_children(&rp).iter().any(|c| name_key(&view.remote.nodes[c].name) == key)
-        })
+    !view.local_named(parent, &key).is_empty()
+        || view.remote_parent_of(parent).is_some_and(|rp| !view.remote_named(&rp, &key).is_empty())
         || claimed.get(&parent).is_some_and(|set| set.contains(&key))
 }
 
@@ -299,10 +312,7 @@ fn plan_pair(
             return;
         }
         let key = name_key(&local.name);
-        let occupied = view
-            .remote_children(&local_location.0)
-            .iter()
-            .any(|c| c != &remote.id && name_key(&view.remote.nodes[c].name) == key);
+        let occupied = view.remote_named(&local_location.0, &key).iter().any(|c| c != &remote.id);
         if occupied {
             // The remote already holds that name (for it, `Photo.JPG` is `photo.jpg`):
             // this node steps aside locally, and the next round moves it remotely.
@@ -325,7 +335,7 @@ fn plan_pair(
     // first free variant; the next round renames the remote to match.
     let local_taken = |name: &str| {
         let key = name_key(name);
-        view.local_children(parent).iter().any(|c| *c != local.id && name_key(&view.local.nodes[c].name) == key)
+        view.local_named(parent, &key).iter().any(|c| *c != local.id)
             || claimed.get(&parent).is_some_and(|set| set.contains(&key))
     };
     let name = unique_name(&remote.name, local_taken);
@@ -370,10 +380,8 @@ fn plan_new_local(
 
         // Another local sibling with the same key (Photo.JPG / photo.jpg) that is
         // synced, or comes first by name, keeps the name; this one steps aside.
-        let rival = view.local_children(node.parent).iter().map(|c| &view.local.nodes[c]).find(|other| {
-            other.id != node.id
-                && name_key(&other.name) == key
-                && (view.synced.by_local(other.id).is_some() || other.name < node.name)
+        let rival = view.local_named(node.parent, &key).iter().map(|c| &view.local.nodes[c]).find(|other| {
+            other.id != node.id && (view.synced.by_local(other.id).is_some() || other.name < node.name)
         });
         if rival.is_some() {
             let aside = case_conflict_name(&node.name);
@@ -383,11 +391,7 @@ fn plan_new_local(
             continue;
         }
 
-        let same_name = view
-            .remote_children(&remote_parent)
-            .iter()
-            .map(|c| &view.remote.nodes[c])
-            .find(|r| name_key(&r.name) == key);
+        let same_name = view.remote_named(&remote_parent, &key).first().map(|c| &view.remote.nodes[c]);
         match same_name {
             None => match node.kind {
                 Kind::Dir => ops.push(Op::CreateRemoteDir { local: node.id, parent: remote_parent, name: node.name.clone() }),
@@ -445,12 +449,8 @@ fn plan_new_remote(
         let key = name_key(&node.name);
         // A remote rival with the same key: the first by id keeps the name on
         // every device (the remote should never hold both, but be deterministic).
-        let remote_rival = view
-            .remote_children(&node.parent)
-            .iter()
-            .map(|c| &view.remote.nodes[c])
-            .any(|other| other.id != node.id && name_key(&other.name) == key && other.id < node.id);
-        let local_sibling = view.local_children(local_parent).iter().map(|c| &view.local.nodes[c]).find(|l| name_key(&l.name) == key);
+        let remote_rival = view.remote_named(&node.parent, &key).iter().any(|other| other < &node.id);
+        let local_sibling = view.local_named(local_parent, &key).first().map(|c| &view.local.nodes[c]);
         if let Some(sibling) = local_sibling {
             match view.synced.by_local(sibling.id) {
                 // An unsynced local node of that name: plan_new_local links them or

@@ -1,0 +1,215 @@
+//! Named behaviours of the engine on the in-memory file system and remote.
+
+use photopro_sync::engine::{Engine, EngineConfig, SyncReport};
+use photopro_sync::memory::{FixedClock, MemFs, MemRemote, MemStore};
+use photopro_sync::model::Kind;
+
+const NOV_26_2026: i64 = 1_795_651_200;
+
+struct Device {
+    fs: MemFs,
+    store: MemStore,
+    name: &'static str,
+}
+
+impl Device {
+    fn new(name: &'static str) -> Device {
+        Device { fs: MemFs::new(), store: MemStore::default(), name }
+    }
+
+    fn sync(&mut self, remote: &mut MemRemote) -> SyncReport {
+        self.sync_with(remote, |_| {})
+    }
+
+    fn sync_with(&mut self, remote: &mut MemRemote, configure: impl FnOnce(&mut EngineConfig)) -> SyncReport {
+        let mut config = EngineConfig::new(self.name);
+        configure(&mut config);
+        let mut engine = Engine::new(config, &mut self.store, FixedClock(NOV_26_2026));
+        let report = engine.sync_once(&mut self.fs, remote).unwrap();
+        assert!(report.converged || report.deletions_awaiting_approval > 0 || report.storage_full, "{report:?}");
+        report
+    }
+}
+
+fn shoot(device: &mut Device, folder: &str, photos: usize) -> u64 {
+    let dir = device.fs.user_create_dir(None, folder).unwrap();
+    for i in 0..photos {
+        device.fs.user_create_file(Some(dir), &format!("IMG_{i:04}.jpg"), &format!("{folder}-{i}")).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn renaming_a_folder_of_1000_photos_is_one_metadata_operation() {
+    let mut remote = MemRemote::new();
+    let mut studio = Device::new("Studio");
+    let mut laptop = Device::new("Laptop");
+    let folder = shoot(&mut studio, "Smith Residence", 1000);
+    let first = studio.sync(&mut remote);
+    assert_eq!(first.uploads, 1000);
+    laptop.sync(&mut remote);
+    let uploaded_before = remote.uploaded_bytes;
+
+    assert!(studio.fs.user_rename(folder, None, "2026-11 Smith Residence"));
+    let rename = studio.sync(&mut remote);
+    assert_eq!((rename.moves, rename.uploads, rename.downloads), (1, 0, 0));
+    assert_eq!(remote.uploaded_bytes, uploaded_before, "zero bytes uploaded");
+
+    let follow = laptop.sync(&mut remote);
+    assert_eq!((follow.moves, follow.downloads, follow.downloaded_bytes), (1, 0, 0));
+    assert!(laptop.fs.listing().contains_key("2026-11 Smith Residence/IMG_0999.jpg"));
+    assert_eq!(laptop.fs.listing(), remote.listing());
+}
+
+#[test]
+fn concurrent_edits_keep_both_versions_with_a_conflicted_copy() {
+    let mut remote = MemRemote::new();
+    let mut studio = Device::new("Studio Mac");
+    let mut laptop = Device::new("Laptop");
+    let id = studio.fs.user_create_file(None, "cover.jpg", "original").unwrap();
+    studio.sync(&mut remote);
+    laptop.sync(&mut remote);
+    let laptop_id = laptop.fs.ids()[0].0;
+
+    studio.fs.user_modify(id, "studio edit");
+    laptop.fs.user_modify(laptop_id, "laptop edit");
+    studio.sync(&mut remote);
+    let report = laptop.sync(&mut remote);
+    assert_eq!(report.conflicts, 1);
+    studio.sync(&mut remote);
+
+    let listing = remote.listing();
+    assert_eq!(listing["cover.jpg"].as_deref(), Some("studio edit"));
+    assert_eq!(listing["cover (conflicted copy 2026-11-26 from Laptop).jpg"].as_deref(), Some("laptop edit"));
+    assert_eq!(studio.fs.listing(), listing);
+    assert_eq!(laptop.fs.listing(), listing);
+    assert!(remote.trash.contains(&"original".to_string()), "the replaced version is in the trash");
+}
+
+#[test]
+fn identical_edits_on_both_sides_are_not_a_conflict() {
+    let mut remote = MemRemote::new();
+    let mut a = Device::new("A");
+    let mut b = Device::new("B");
+    let id = a.fs.user_create_file(None, "x.jpg", "v1").unwrap();
+    a.sync(&mut remote);
+    b.sync(&mut remote);
+    let b_id = b.fs.ids()[0].0;
+    a.fs.user_modify(id, "same");
+    b.fs.user_modify(b_id, "same");
+    a.sync(&mut remote);
+    let report = b.sync(&mut remote);
+    assert_eq!((report.conflicts, report.uploads, report.downloads), (0, 0, 0));
+    assert_eq!(remote.listing().len(), 1);
+}
+
+#[test]
+fn deletions_go_to_the_trash_on_the_other_side() {
+    let mut remote = MemRemote::new();
+    let mut a = Device::new("A");
+    let mut b = Device::new("B");
+    let id = a.fs.user_create_file(None, "reject.jpg", "blurry").unwrap();
+    a.sync(&mut remote);
+    b.sync(&mut remote);
+    a.fs.user_delete(id);
+    a.sync(&mut remote);
+    assert!(remote.listing().is_empty());
+    assert_eq!(remote.trash, vec!["blurry".to_string()]);
+    b.sync(&mut remote);
+    assert!(b.fs.listing().is_empty());
+    assert_eq!(b.fs.trash, vec!["blurry".to_string()], "recoverable from the local trash");
+}
+
+#[test]
+fn a_remote_edit_wins_over_a_local_deletion() {
+    let mut remote = MemRemote::new();
+    let mut a = Device::new("A");
+    let mut b = Device::new("B");
+    let id = a.fs.user_create_file(None, "keep.jpg", "v1").unwrap();
+    a.sync(&mut remote);
+    b.sync(&mut remote);
+    let b_id = b.fs.ids()[0].0;
+    b.fs.user_modify(b_id, "v2");
+    b.sync(&mut remote);
+    a.fs.user_delete(id);
+    a.sync(&mut remote);
+    assert_eq!(remote.listing()["keep.jpg"].as_deref(), Some("v2"), "the edit is not thrown away");
+    assert_eq!(a.fs.listing()["keep.jpg"].as_deref(), Some("v2"));
+}
+
+#[test]
+fn mass_deletion_pauses_until_approved() {
+    let mut remote = MemRemote::new();
+    let mut a = Device::new("A");
+    let folder = shoot(&mut a, "Wedding", 120);
+    a.sync(&mut remote);
+    a.fs.user_delete(folder);
+    let held = a.sync(&mut remote);
+    assert_eq!(held.deletions_awaiting_approval, 120);
+    assert_eq!(held.deletions, 0);
+    assert_eq!(remote.listing().len(), 121, "nothing deleted remotely yet");
+
+    let mut config = EngineConfig::new("A");
+    config.max_deletions = 50;
+    let mut engine = Engine::new(config, &mut a.store, FixedClock(NOV_26_2026));
+    engine.approve_deletions();
+    let approved = engine.sync_once(&mut a.fs, &mut remote).unwrap();
+    assert_eq!(approved.deletions, 121);
+    assert!(remote.listing().is_empty());
+    assert_eq!(remote.trash.len(), 120);
+}
+
+#[test]
+fn storage_full_keeps_files_local_raises_one_state_and_resumes_when_space_appears() {
+    let mut remote = MemRemote::new();
+    remote.limit_bytes = Some(20);
+    let mut a = Device::new("A");
+    a.fs.user_create_file(None, "small.jpg", "0123456789").unwrap();
+    a.fs.user_create_file(None, "big.jpg", "0123456789abcdefghij").unwrap();
+    let full = a.sync(&mut remote);
+    assert!(full.storage_full);
+    assert_eq!(full.uploads, 1);
+    assert!(full.rounds <= 3, "no retry storm: {full:?}");
+    assert_eq!(a.fs.listing().len(), 2, "the file stays local");
+
+    remote.limit_bytes = Some(1000);
+    let resumed = a.sync(&mut remote);
+    assert!(!resumed.storage_full && resumed.converged);
+    assert_eq!(resumed.uploads, 1);
+    assert_eq!(remote.listing(), a.fs.listing());
+}
+
+#[test]
+fn case_and_unicode_lookalikes_are_resolved_once_and_never_ping_pong() {
+    let mut remote = MemRemote::new();
+    let mut linux = Device::new("Linux");
+    let mut mac = Device::new("Mac");
+    linux.fs.user_create_file(None, "Photo.JPG", "one").unwrap();
+    linux.fs.user_create_file(None, "photo.jpg", "two").unwrap();
+    linux.fs.user_create_file(None, "Caf\u{e9}.jpg", "nfc").unwrap();
+    mac.fs.user_create_file(None, "Cafe\u{301}.jpg", "nfd").unwrap();
+    for _ in 0..3 {
+        linux.sync(&mut remote);
+        mac.sync(&mut remote);
+    }
+    let listing = remote.listing();
+    assert_eq!(listing.len(), 4);
+    assert_eq!(listing["Photo.JPG"].as_deref(), Some("one"));
+    assert_eq!(listing["photo (case conflict).jpg"].as_deref(), Some("two"));
+    assert_eq!(linux.fs.listing(), listing);
+    assert_eq!(mac.fs.listing(), listing);
+    // Quiet afterwards: nothing left to do on either side.
+    assert_eq!(linux.sync(&mut remote).rounds, 1);
+    assert_eq!(mac.sync(&mut remote).rounds, 1);
+}
+
+#[test]
+fn new_folders_and_files_from_another_client_arrive() {
+    let mut remote = MemRemote::new();
+    remote.other_client_upload(None, "from-phone.jpg", "phone");
+    let mut a = Device::new("A");
+    let report = a.sync(&mut remote);
+    assert_eq!(report.downloads, 1);
+    assert_eq!(a.fs.listing()["from-phone.jpg"].as_deref(), Some("phone"));
+    assert!(a.fs.ids().iter().all(|(_, kind)| *kind == Kind::File));
+}
