@@ -19,6 +19,8 @@
 //! assert!(report.converged && report.uploads == 1);
 //! ```
 
+#[cfg(unix)]
+pub mod disk;
 pub mod engine;
 pub mod memory;
 pub mod model;

@@ -311,10 +311,15 @@ impl LocalFs for MemFs {
 }
 
 /// An in-memory remote with a trash, a storage cap and upload accounting.
+/// Nodes hold content hashes; the bytes live once per hash in `blobs`. By
+/// default the hash of some bytes is the bytes themselves read as text (the
+/// simulation's convention); `with_hasher` plugs in a real content hash.
 #[derive(Debug, Clone)]
 pub struct MemRemote {
     next_id: u64,
     nodes: BTreeMap<RemoteId, MemNode<RemoteId>>,
+    blobs: HashMap<Hash, Vec<u8>>,
+    hasher: fn(&[u8]) -> Hash,
     pub trash: Vec<String>,
     pub faults: Faults,
     /// Hard cap in bytes over live + trashed content, if any.
@@ -336,6 +341,8 @@ impl MemRemote {
         MemRemote {
             next_id: 1,
             nodes: BTreeMap::new(),
+            blobs: HashMap::new(),
+            hasher: |bytes| String::from_utf8_lossy(bytes).into_owned(),
             trash: Vec::new(),
             faults: Faults::none(),
             limit_bytes: None,
@@ -343,6 +350,12 @@ impl MemRemote {
             uploaded_bytes: 0,
             partial_uploads: 0,
         }
+    }
+
+    /// Use a real content hash (the one the local side computes).
+    pub fn with_hasher(mut self, hasher: fn(&[u8]) -> Hash) -> Self {
+        self.hasher = hasher;
+        self
     }
 
     fn name_taken(&self, parent: Option<&RemoteId>, name: &str, except: Option<&RemoteId>) -> bool {
@@ -355,8 +368,8 @@ impl MemRemote {
     }
 
     fn used_bytes(&self) -> u64 {
-        self.nodes.values().chain(std::iter::empty()).filter_map(|n| n.content.as_ref()).map(|c| c.len() as u64).sum::<u64>()
-            + self.trash.iter().map(|c| c.len() as u64).sum::<u64>()
+        let size = |hash: &String| self.blobs.get(hash).map_or(0, |b| b.len() as u64);
+        self.nodes.values().filter_map(|n| n.content.as_ref()).map(size).sum::<u64>() + self.trash.iter().map(size).sum::<u64>()
     }
 
     fn insert(&mut self, parent: Option<&RemoteId>, name: &str, kind: Kind, content: Option<String>) -> RemoteNode {
@@ -399,7 +412,12 @@ impl MemRemote {
     // ---- what another client does directly on the remote (no faults) ------
 
     pub fn other_client_upload(&mut self, parent: Option<&RemoteId>, name: &str, content: &str) -> Option<RemoteId> {
-        (self.is_dir(parent) && !self.name_taken(parent, name, None)).then(|| self.insert(parent, name, Kind::File, Some(content.into())).id)
+        if !self.is_dir(parent) || self.name_taken(parent, name, None) {
+            return None;
+        }
+        let hash = (self.hasher)(content.as_bytes());
+        self.blobs.insert(hash.clone(), content.as_bytes().to_vec());
+        Some(self.insert(parent, name, Kind::File, Some(hash)).id)
     }
 
     pub fn contents(&self) -> impl Iterator<Item = &str> {
@@ -448,10 +466,11 @@ impl Remote for MemRemote {
             return Err(SyncError::Transient { message: "connection reset mid-upload (injected)".into(), retry_after_ms: None });
         }
         let result = faults.apply(|| {
-            let content = String::from_utf8_lossy(bytes).into_owned();
+            let content = (self.hasher)(bytes);
             if &content != hash {
                 return Err(SyncError::Corrupt("uploaded bytes do not match the declared hash".into()));
             }
+            self.blobs.entry(content.clone()).or_insert_with(|| bytes.to_vec());
             if let Some(limit) = self.limit_bytes {
                 if self.used_bytes() + bytes.len() as u64 > limit {
                     return Err(SyncError::StorageFull(format!("{} bytes needed, limit {limit}", bytes.len())));
@@ -508,7 +527,9 @@ impl Remote for MemRemote {
 
     fn download(&mut self, id: &RemoteId, hash: &Hash) -> Result<Vec<u8>, SyncError> {
         match self.nodes.get(id).and_then(|n| n.content.as_ref()) {
-            Some(content) if content == hash => Ok(content.as_bytes().to_vec()),
+            Some(content) if content == hash => {
+                self.blobs.get(hash).cloned().ok_or_else(|| SyncError::Corrupt("blob missing".into()))
+            }
             Some(_) => Err(SyncError::Precondition("remote version changed meanwhile".into())),
             None => Err(SyncError::Precondition("remote file vanished".into())),
         }

@@ -29,7 +29,8 @@ pub struct LocalNode {
     pub parent: Option<LocalId>,
     pub name: String,
     pub kind: Kind,
-    /// Files only; `None` for a directory.
+    /// Files: the content hash, or `None` while the file is still changing
+    /// (not yet stable; the planner leaves it alone). `None` for a directory.
     pub hash: Option<Hash>,
     pub size: u64,
 }

@@ -163,6 +163,10 @@ fn plan_synced_pairs(
     claimed: &mut BTreeMap<Option<LocalId>, BTreeSet<String>>,
 ) {
     for base in view.synced.iter() {
+        if view.local.get(&base.local).is_some_and(is_unsettled) {
+            // Still being written (a Lightroom export, a card copy): leave it alone.
+            continue;
+        }
         let local = view.local.get(&base.local).filter(|n| n.kind == base.kind);
         let remote = view.remote.get(&base.remote).filter(|n| n.kind == base.kind);
         match (local, remote) {
@@ -205,6 +209,11 @@ fn plan_synced_pairs(
             (Some(local), Some(remote)) => plan_pair(view, context, base, local, remote, ops, claimed),
         }
     }
+}
+
+/// A file whose content is not known yet because it is still changing.
+fn is_unsettled(node: &LocalNode) -> bool {
+    node.kind == Kind::File && node.hash.is_none()
 }
 
 /// Will this remote child be trashed because its local counterpart was deleted unchanged?
@@ -372,7 +381,7 @@ fn plan_new_local(
     claimed: &mut BTreeMap<Option<LocalId>, BTreeSet<String>>,
 ) {
     for node in view.local.nodes.values() {
-        if view.synced.by_local(node.id).is_some_and(|s| s.kind == node.kind) {
+        if view.synced.by_local(node.id).is_some_and(|s| s.kind == node.kind) || is_unsettled(node) {
             continue;
         }
         let Some(remote_parent) = view.remote_parent_of(node.parent) else { continue };

@@ -1,0 +1,331 @@
+//! The real local side: a sync folder on disk.
+//!
+//! Ids are inodes. Writes land atomically (temp file in the same folder, then
+//! a no-clobber link or rename), so a reader never sees half a photo and an
+//! existing file is never overwritten unless the engine asked to replace that
+//! exact version. Deletions move files to an app trash folder, with a note of
+//! where each came from, so `photopro trash restore` can put them back.
+//!
+//! A file modified less than `settle` ago is reported without a hash
+//! ("unsettled"): the planner leaves it alone until it stops changing, so an
+//! export or a card copy in progress is never uploaded half-written.
+
+use crate::model::*;
+use crate::{LocalFs, SyncError};
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Names the engine itself writes and never syncs.
+pub const TEMP_PREFIX: &str = ".photopro-";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Fingerprint {
+    inode: u64,
+    size: u64,
+    mtime_ns: i64,
+}
+
+/// A trashed file and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrashEntry {
+    pub id: String,
+    pub original: String,
+    pub trashed_at: i64,
+}
+
+pub struct DiskFs {
+    root: PathBuf,
+    trash_dir: PathBuf,
+    settle: Duration,
+    paths: HashMap<LocalId, PathBuf>,
+    hashes: HashMap<Fingerprint, Hash>,
+    skip: Box<dyn Fn(&str) -> bool + Send>,
+    /// Names that could not be synced (not UTF-8), reported to the user.
+    pub skipped: Vec<PathBuf>,
+}
+
+fn io(error: std::io::Error, what: &Path) -> SyncError {
+    match error.kind() {
+        std::io::ErrorKind::AlreadyExists => SyncError::Precondition(format!("{} already exists", what.display())),
+        std::io::ErrorKind::NotFound => SyncError::Precondition(format!("{} vanished", what.display())),
+        _ => SyncError::Io(format!("{}: {error}", what.display())),
+    }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
+}
+
+fn hash_file(path: &Path) -> Result<Hash, SyncError> {
+    let file = std::fs::File::open(path).map_err(|e| io(e, path))?;
+    Ok(photopro_media::hash::content_hash_reader(file).map_err(|e| io(e, path))?.to_hex())
+}
+
+impl DiskFs {
+    pub fn new(root: impl Into<PathBuf>, trash_dir: impl Into<PathBuf>) -> DiskFs {
+        DiskFs {
+            root: root.into(),
+            trash_dir: trash_dir.into(),
+            settle: Duration::from_secs(2),
+            paths: HashMap::new(),
+            hashes: HashMap::new(),
+            skip: Box::new(|_| false),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// How long a file must stay unchanged before it is synced.
+    pub fn with_settle_time(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
+    }
+
+    /// Names to leave out of sync entirely (OS litter, partial downloads).
+    pub fn with_skip(mut self, skip: impl Fn(&str) -> bool + Send + 'static) -> Self {
+        self.skip = Box::new(skip);
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn dir_path(&self, parent: Option<LocalId>) -> Result<PathBuf, SyncError> {
+        match parent {
+            None => Ok(self.root.clone()),
+            Some(id) => self.path_of(id),
+        }
+    }
+
+    /// The current path of an id, checking the inode is still the one observed.
+    fn path_of(&self, id: LocalId) -> Result<PathBuf, SyncError> {
+        let path = self.paths.get(&id).ok_or_else(|| SyncError::Precondition(format!("#{id} not observed")))?;
+        let meta = std::fs::symlink_metadata(path).map_err(|e| io(e, path))?;
+        if meta.ino() != id {
+            return Err(SyncError::Precondition(format!("{} was replaced", path.display())));
+        }
+        Ok(path.clone())
+    }
+
+    fn temp_path(&self, dir: &Path) -> PathBuf {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        dir.join(format!("{TEMP_PREFIX}{}-{n}.tmp", std::process::id()))
+    }
+
+    fn write_temp(&self, dir: &Path, bytes: &[u8]) -> Result<PathBuf, SyncError> {
+        use std::io::Write;
+        let temp = self.temp_path(dir);
+        let mut file = std::fs::File::create(&temp).map_err(|e| io(e, &temp))?;
+        file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            io(e, &temp)
+        })?;
+        Ok(temp)
+    }
+
+    fn walk(&mut self, dir: &Path, parent: Option<LocalId>, now: SystemTime, out: &mut Vec<LocalNode>) -> Result<(), SyncError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| io(e, dir))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io(e, dir))?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                self.skipped.push(path);
+                continue;
+            };
+            if name.starts_with(TEMP_PREFIX) || (self.skip)(&name) {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+            let id = meta.ino();
+            if meta.is_dir() {
+                self.paths.insert(id, path.clone());
+                out.push(LocalNode { id, parent, name, kind: Kind::Dir, hash: None, size: 0 });
+                self.walk(&path, Some(id), now, out)?;
+            } else if meta.is_file() {
+                let fingerprint = Fingerprint { inode: id, size: meta.len(), mtime_ns: mtime_ns(&meta) };
+                let modified = meta.modified().unwrap_or(now);
+                let settled = now.duration_since(modified).map(|age| age >= self.settle).unwrap_or(false);
+                let hash = if !settled {
+                    None
+                } else if let Some(hash) = self.hashes.get(&fingerprint) {
+                    Some(hash.clone())
+                } else {
+                    match hash_file(&path) {
+                        Ok(hash) => {
+                            self.hashes.insert(fingerprint, hash.clone());
+                            Some(hash)
+                        }
+                        // Unreadable right now: treat as unsettled rather than guess.
+                        Err(_) => None,
+                    }
+                };
+                self.paths.insert(id, path);
+                out.push(LocalNode { id, parent, name, kind: Kind::File, hash, size: meta.len() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything in the app trash, newest first.
+    pub fn trash_entries(&self) -> Vec<TrashEntry> {
+        let mut entries: Vec<TrashEntry> = std::fs::read_dir(&self.trash_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("entry.json")).ok())
+            .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+            .collect();
+        entries.sort_by(|a, b| b.trashed_at.cmp(&a.trashed_at).then(b.id.cmp(&a.id)));
+        entries
+    }
+
+    /// Put a trashed file back where it was (or next to it if the name is taken now).
+    pub fn restore(&self, id: &str) -> Result<PathBuf, SyncError> {
+        let entry_dir = self.trash_dir.join(id);
+        let entry: TrashEntry = std::fs::read(entry_dir.join("entry.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| SyncError::NotFound(format!("trash entry {id}")))?;
+        let mut target = self.root.join(&entry.original);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+        }
+        if target.exists() {
+            let name = crate::names::unique_name(&entry.original.rsplit('/').next().unwrap_or("restored"), |n| {
+                target.with_file_name(n).exists()
+            });
+            target = target.with_file_name(name);
+        }
+        let file_name = entry.original.rsplit('/').next().unwrap_or("restored").to_string();
+        std::fs::rename(entry_dir.join(&file_name), &target).map_err(|e| io(e, &target))?;
+        let _ = std::fs::remove_dir_all(&entry_dir);
+        Ok(target)
+    }
+}
+
+/// `rename` that refuses to replace an existing target (Linux: renameat2 NOREPLACE).
+fn rename_no_clobber(from: &Path, to: &Path) -> Result<(), SyncError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let from_c = std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| SyncError::Io("NUL in path".into()))?;
+        let to_c = std::ffi::CString::new(to.as_os_str().as_bytes()).map_err(|_| SyncError::Io("NUL in path".into()))?;
+        let result = unsafe {
+            libc::renameat2(libc::AT_FDCWD, from_c.as_ptr(), libc::AT_FDCWD, to_c.as_ptr(), libc::RENAME_NOREPLACE)
+        };
+        if result == 0 {
+            return Ok(());
+        }
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EINVAL) && error.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(io(error, to));
+        }
+    }
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Err(SyncError::Precondition(format!("{} already exists", to.display())));
+    }
+    std::fs::rename(from, to).map_err(|e| io(e, to))
+}
+
+impl LocalFs for DiskFs {
+    fn snapshot(&mut self) -> Result<LocalTree, SyncError> {
+        std::fs::create_dir_all(&self.root).map_err(|e| io(e, &self.root))?;
+        self.paths.clear();
+        self.skipped.clear();
+        let mut nodes = Vec::new();
+        let root = self.root.clone();
+        self.walk(&root, None, SystemTime::now(), &mut nodes)?;
+        // Forget hashes of files that no longer exist, so the cache stays bounded.
+        let live: std::collections::HashSet<u64> = nodes.iter().map(|n| n.id).collect();
+        self.hashes.retain(|f, _| live.contains(&f.inode));
+        Ok(LocalTree::from_nodes(nodes))
+    }
+
+    fn read(&mut self, id: LocalId, hash: &Hash) -> Result<Vec<u8>, SyncError> {
+        let path = self.path_of(id)?;
+        let bytes = std::fs::read(&path).map_err(|e| io(e, &path))?;
+        if &photopro_media::content_hash(&bytes).to_hex() != hash {
+            return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
+        }
+        Ok(bytes)
+    }
+
+    fn create_dir(&mut self, parent: Option<LocalId>, name: &str) -> Result<LocalId, SyncError> {
+        let path = self.dir_path(parent)?.join(name);
+        std::fs::create_dir(&path).map_err(|e| io(e, &path))?;
+        let id = std::fs::metadata(&path).map_err(|e| io(e, &path))?.ino();
+        self.paths.insert(id, path);
+        Ok(id)
+    }
+
+    fn write_new_file(&mut self, parent: Option<LocalId>, name: &str, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError> {
+        let dir = self.dir_path(parent)?;
+        let target = dir.join(name);
+        let temp = self.write_temp(&dir, bytes)?;
+        let linked = std::fs::hard_link(&temp, &target);
+        let _ = std::fs::remove_file(&temp);
+        linked.map_err(|e| io(e, &target))?;
+        let meta = std::fs::metadata(&target).map_err(|e| io(e, &target))?;
+        self.hashes.insert(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, hash.clone());
+        self.paths.insert(meta.ino(), target);
+        Ok(meta.ino())
+    }
+
+    fn replace_file(&mut self, id: LocalId, expected: &Hash, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError> {
+        let path = self.path_of(id)?;
+        if &hash_file(&path)? != expected {
+            return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
+        }
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        let temp = self.write_temp(&dir, bytes)?;
+        std::fs::rename(&temp, &path).map_err(|e| io(e, &path))?;
+        let meta = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
+        self.hashes.insert(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, hash.clone());
+        self.paths.insert(meta.ino(), path);
+        Ok(meta.ino())
+    }
+
+    fn rename(&mut self, id: LocalId, parent: Option<LocalId>, name: &str) -> Result<(), SyncError> {
+        let from = self.path_of(id)?;
+        let to = self.dir_path(parent)?.join(name);
+        rename_no_clobber(&from, &to)?;
+        // Children of a moved folder moved with it; the next snapshot re-learns their paths.
+        self.paths.insert(id, to);
+        Ok(())
+    }
+
+    fn trash(&mut self, id: LocalId, hash: Option<&Hash>) -> Result<(), SyncError> {
+        let path = self.path_of(id)?;
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| io(e, &path))?;
+        if meta.is_dir() {
+            // Only empty folders are removed; there is nothing in them to keep.
+            return std::fs::remove_dir(&path).map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOTEMPTY) => SyncError::Precondition(format!("{} is not empty", path.display())),
+                _ => io(e, &path),
+            });
+        }
+        if Some(&hash_file(&path)?) != hash {
+            return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
+        }
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let entry_id = format!("{now}-{id}");
+        let entry_dir = self.trash_dir.join(&entry_id);
+        std::fs::create_dir_all(&entry_dir).map_err(|e| io(e, &entry_dir))?;
+        let original = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
+        let entry = TrashEntry { id: entry_id, original, trashed_at: now };
+        std::fs::write(entry_dir.join("entry.json"), serde_json::to_vec_pretty(&entry).expect("serializes"))
+            .map_err(|e| io(e, &entry_dir))?;
+        let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let target = entry_dir.join(name);
+        if std::fs::rename(&path, &target).is_err() {
+            // Another file system: copy, then remove the original.
+            std::fs::copy(&path, &target).map_err(|e| io(e, &target))?;
+            std::fs::remove_file(&path).map_err(|e| io(e, &path))?;
+        }
+        self.paths.remove(&id);
+        Ok(())
+    }
+}
