@@ -307,6 +307,78 @@ impl Index {
     }
 }
 
+/// One merge-base row of a remote (see the sync engine).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncBaseRow {
+    pub local_id: u64,
+    pub remote_node: String,
+    pub remote_parent: Option<String>,
+    pub name: String,
+    pub is_dir: bool,
+    pub hash: Option<String>,
+}
+
+/// A configured remote.
+pub type RemoteKey = i64;
+
+impl Index {
+    /// The id of a configured remote, registering it on first use.
+    pub fn ensure_remote(&mut self, name: &str, kind: &str) -> Result<RemoteKey> {
+        self.conn.execute(
+            "INSERT INTO remotes (name, kind, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO NOTHING",
+            params![name, kind, now_unix()],
+        )?;
+        Ok(self.conn.query_row("SELECT id FROM remotes WHERE name = ?1", [name], |r| r.get(0))?)
+    }
+
+    pub fn sync_base(&self, remote: RemoteKey) -> Result<Vec<SyncBaseRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT local_id, remote_node, remote_parent, name, is_dir, hash FROM sync_base WHERE remote_id = ?1",
+        )?;
+        let rows = statement.query_map([remote], |r| {
+            Ok(SyncBaseRow {
+                local_id: r.get::<_, i64>(0)? as u64,
+                remote_node: r.get(1)?,
+                remote_parent: r.get(2)?,
+                name: r.get(3)?,
+                is_dir: r.get(4)?,
+                hash: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Record one merge-base row (replacing whatever paired either side before).
+    pub fn put_sync_base(&mut self, remote: RemoteKey, row: &SyncBaseRow) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sync_base WHERE remote_id = ?1 AND (local_id = ?2 OR remote_node = ?3)",
+            params![remote, row.local_id as i64, row.remote_node],
+        )?;
+        tx.execute(
+            "INSERT INTO sync_base (remote_id, local_id, remote_node, remote_parent, name, is_dir, hash, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![remote, row.local_id as i64, row.remote_node, row.remote_parent, row.name, row.is_dir, row.hash, now_unix()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn remove_sync_base(&mut self, remote: RemoteKey, local_id: u64) -> Result<()> {
+        self.conn.execute("DELETE FROM sync_base WHERE remote_id = ?1 AND local_id = ?2", params![remote, local_id as i64])?;
+        Ok(())
+    }
+
+    pub fn remote_cursor(&self, remote: RemoteKey) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT cursor FROM remotes WHERE id = ?1", [remote], |r| r.get(0))?)
+    }
+
+    pub fn set_remote_cursor(&mut self, remote: RemoteKey, cursor: Option<&str>) -> Result<()> {
+        self.conn.execute("UPDATE remotes SET cursor = ?2 WHERE id = ?1", params![remote, cursor])?;
+        Ok(())
+    }
+}
+
 /// Turn a relative `Path` into '/'-separated bytes.
 pub fn rel_bytes(rel: &Path) -> Vec<u8> {
     let mut out = Vec::new();
@@ -712,6 +784,24 @@ mod tests {
         assert_eq!(index.search("folder : twilight", 10).unwrap(), vec![first]);
         assert_eq!(index.assets_in_box(46.0, 47.0, -92.0, -91.0, 10).unwrap(), vec![first]);
         assert!(index.search("\"unbalanced", 10).is_err(), "bad FTS syntax is an error, not a crash");
+    }
+
+    #[test]
+    fn sync_base_rows_pair_one_to_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("i.db")).unwrap();
+        let remote = index.ensure_remote("photopro", "photopro").unwrap();
+        assert_eq!(index.ensure_remote("photopro", "photopro").unwrap(), remote);
+        let row = SyncBaseRow { local_id: 7, remote_node: "r1".into(), remote_parent: None, name: "a.jpg".into(), is_dir: false, hash: Some("h".into()) };
+        index.put_sync_base(remote, &row).unwrap();
+        // Re-pairing either side replaces the old row.
+        let moved = SyncBaseRow { local_id: 8, ..row.clone() };
+        index.put_sync_base(remote, &moved).unwrap();
+        assert_eq!(index.sync_base(remote).unwrap(), vec![moved]);
+        index.remove_sync_base(remote, 8).unwrap();
+        assert!(index.sync_base(remote).unwrap().is_empty());
+        index.set_remote_cursor(remote, Some("c42")).unwrap();
+        assert_eq!(index.remote_cursor(remote).unwrap().as_deref(), Some("c42"));
     }
 
     #[test]

@@ -125,8 +125,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         DELETE FROM assets_geo WHERE id = old.id;
     END;
 
-    -- Per-remote state, filled by the sync engine: one row per object a remote
-    -- knows, linked to the local asset it corresponds to (if any).
+    -- Per-remote state of the sync engine. `remotes` are the configured
+    -- remotes (PhotoProOS Storage, Dropbox) with their change cursor;
+    -- `sync_base` is each remote's merge base: one row per node both sides
+    -- agreed on, pairing the local file identity with the remote object id and
+    -- recording where (remote parent + name) and what (hash) they agreed on.
     CREATE TABLE remotes (
         id          INTEGER PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -135,20 +138,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         cursor      TEXT,
         created_at  INTEGER NOT NULL
     );
-    CREATE TABLE remote_objects (
-        remote_id           INTEGER NOT NULL REFERENCES remotes(id) ON DELETE CASCADE,
-        remote_object_id    TEXT NOT NULL,
-        asset_id            INTEGER REFERENCES assets(id) ON DELETE SET NULL,
-        remote_rev          TEXT,
-        remote_path         TEXT,
-        synced_hash         TEXT,
-        synced_size         INTEGER,
-        synced_mtime_ns     INTEGER,
-        state               TEXT NOT NULL DEFAULT 'unknown',
-        updated_at          INTEGER NOT NULL,
-        PRIMARY KEY (remote_id, remote_object_id)
+    CREATE TABLE sync_base (
+        remote_id       INTEGER NOT NULL REFERENCES remotes(id) ON DELETE CASCADE,
+        local_id        INTEGER NOT NULL,
+        remote_node     TEXT NOT NULL,
+        remote_parent   TEXT,
+        name            TEXT NOT NULL,
+        is_dir          INTEGER NOT NULL,
+        hash            TEXT,
+        updated_at      INTEGER NOT NULL,
+        PRIMARY KEY (remote_id, local_id),
+        UNIQUE (remote_id, remote_node)
     );
-    CREATE INDEX remote_objects_by_asset ON remote_objects(asset_id);
 
     -- Problems met while walking that belong to no indexed file (a symlink
     -- loop, an unreadable directory, a file that vanished mid-scan).

@@ -7,12 +7,12 @@ use crate::planner::{plan, Op, PlanContext};
 use crate::{LocalFs, Remote, SyncError};
 
 /// What the engine remembers between runs: the merge base. Implementations
-/// persist every change before returning (the index's `remote_objects` table
-/// in the app; memory in the simulation).
+/// persist every change before returning ([`IndexStore`]: the index's
+/// `sync_base` table; memory in the simulation).
 pub trait SyncedStore {
-    fn load(&self) -> SyncedTree;
-    fn put(&mut self, node: SyncedNode);
-    fn remove(&mut self, local: LocalId);
+    fn load(&self) -> Result<SyncedTree, SyncError>;
+    fn put(&mut self, node: SyncedNode) -> Result<(), SyncError>;
+    fn remove(&mut self, local: LocalId) -> Result<(), SyncError>;
 }
 
 /// A wall clock, injected so the simulation controls time.
@@ -72,9 +72,11 @@ pub struct Engine<S: SyncedStore, C: Clock> {
 }
 
 impl<S: SyncedStore, C: Clock> Engine<S, C> {
-    pub fn new(config: EngineConfig, store: S, clock: C) -> Self {
-        let synced = store.load();
-        Engine { config, store, clock, synced, deletions_approved: false }
+    /// Fails only if the merge base cannot be read: an unreadable merge base
+    /// must never be mistaken for "nothing was ever synced".
+    pub fn new(config: EngineConfig, store: S, clock: C) -> Result<Self, SyncError> {
+        let synced = store.load()?;
+        Ok(Engine { config, store, clock, synced, deletions_approved: false })
     }
 
     pub fn synced(&self) -> &SyncedTree {
@@ -90,14 +92,16 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         self.deletions_approved = true;
     }
 
-    fn record(&mut self, node: SyncedNode) {
-        self.store.put(node.clone());
+    fn record(&mut self, node: SyncedNode) -> Result<(), SyncError> {
+        self.store.put(node.clone())?;
         self.synced.insert(node);
+        Ok(())
     }
 
-    fn forget(&mut self, local: LocalId) {
-        self.store.remove(local);
+    fn forget(&mut self, local: LocalId) -> Result<(), SyncError> {
+        self.store.remove(local)?;
         self.synced.remove_local(local);
+        Ok(())
     }
 
     /// Plan and execute until both sides agree (or `max_rounds`). Returns an
@@ -138,6 +142,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                     Ok(()) => progressed = true,
                     Err(SyncError::Crashed) => return Err(SyncError::Crashed),
                     Err(SyncError::Unavailable(message)) => return Err(SyncError::Unavailable(message)),
+                    Err(SyncError::Store(message)) => return Err(SyncError::Store(message)),
                     Err(SyncError::StorageFull(message)) => {
                         // One clear state, no retry storm: stop uploading until space appears.
                         report.storage_full = true;
@@ -168,7 +173,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         match op {
             Op::CreateRemoteDir { local: id, parent, name } => {
                 let created = remote.create_dir(parent.as_ref(), &name)?;
-                self.record(SyncedNode { local: id, remote: created.id, parent: created.parent, name: created.name, kind: Kind::Dir, hash: None });
+                self.record(SyncedNode { local: id, remote: created.id, parent: created.parent, name: created.name, kind: Kind::Dir, hash: None })?;
             }
             Op::Upload { local: id, parent, name, hash, replaces } => {
                 // Content the remote already holds (a copy, a file restored from the
@@ -190,23 +195,23 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                     name: uploaded.name,
                     kind: Kind::File,
                     hash: Some(hash),
-                });
+                })?;
             }
             Op::MoveRemote { remote: id, local: local_id, parent, name } => {
                 let moved = remote.move_node(&id, parent.as_ref(), &name)?;
                 report.moves += 1;
                 let base = self.synced.by_local(local_id).cloned().ok_or(SyncError::Precondition("pair vanished".into()))?;
-                self.record(SyncedNode { parent: moved.parent, name: moved.name, ..base });
+                self.record(SyncedNode { parent: moved.parent, name: moved.name, ..base })?;
             }
             Op::TrashRemote { remote: id, local: local_id, hash } => {
                 remote.trash(&id, hash.as_ref())?;
                 report.deletions += 1;
-                self.forget(local_id);
+                self.forget(local_id)?;
             }
             Op::CreateLocalDir { remote: id, parent, name } => {
                 let created = fs.create_dir(parent, &name)?;
                 let node = &remote_tree.nodes[&id];
-                self.record(SyncedNode { local: created, remote: id, parent: node.parent.clone(), name: node.name.clone(), kind: Kind::Dir, hash: None });
+                self.record(SyncedNode { local: created, remote: id, parent: node.parent.clone(), name: node.name.clone(), kind: Kind::Dir, hash: None })?;
             }
             Op::Download { remote: id, parent, name, hash, replaces } => {
                 let bytes = remote.download(&id, &hash)?;
@@ -217,7 +222,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 report.downloads += 1;
                 report.downloaded_bytes += bytes.len() as u64;
                 let node = &remote_tree.nodes[&id];
-                self.record(SyncedNode { local: written, remote: id, parent: node.parent.clone(), name: node.name.clone(), kind: Kind::File, hash: Some(hash) });
+                self.record(SyncedNode { local: written, remote: id, parent: node.parent.clone(), name: node.name.clone(), kind: Kind::File, hash: Some(hash) })?;
             }
             Op::MoveLocal { local: id, remote: remote_id, parent, name } => {
                 fs.rename(id, parent, &name)?;
@@ -226,20 +231,20 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 // to differ, the next round sees a local rename and carries it over.
                 let node = &remote_tree.nodes[&remote_id];
                 let base = self.synced.by_local(id).cloned().ok_or(SyncError::Precondition("pair vanished".into()))?;
-                self.record(SyncedNode { parent: node.parent.clone(), name: node.name.clone(), ..base });
+                self.record(SyncedNode { parent: node.parent.clone(), name: node.name.clone(), ..base })?;
             }
             Op::TrashLocal { local: id, remote: _, hash } => {
                 fs.trash(id, hash.as_ref())?;
                 report.deletions += 1;
-                self.forget(id);
+                self.forget(id)?;
             }
-            Op::Record(node) => self.record(node),
-            Op::Forget { local: id } => self.forget(id),
+            Op::Record(node) => self.record(node)?,
+            Op::Forget { local: id } => self.forget(id)?,
             Op::RenameLocalAside { local: id, forget, parent, new_name } => {
                 // Forget first: if we crash between the two steps, the next plan
                 // sees two unsynced versions and renames one aside exactly once.
                 if forget {
-                    self.forget(id);
+                    self.forget(id)?;
                 }
                 report.conflicts += 1;
                 fs.rename(id, parent, &new_name)?;
@@ -247,5 +252,47 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         }
         let _ = local;
         Ok(())
+    }
+}
+
+/// The merge base in the library index (`sync_base`), one row per agreed node.
+pub struct IndexStore<'a> {
+    index: &'a mut photopro_index::Index,
+    remote: photopro_index::RemoteKey,
+}
+
+impl<'a> IndexStore<'a> {
+    pub fn new(index: &'a mut photopro_index::Index, remote: photopro_index::RemoteKey) -> Self {
+        IndexStore { index, remote }
+    }
+}
+
+impl SyncedStore for IndexStore<'_> {
+    fn load(&self) -> Result<SyncedTree, SyncError> {
+        let rows = self.index.sync_base(self.remote).map_err(|e| SyncError::Store(e.to_string()))?;
+        Ok(SyncedTree::from_nodes(rows.into_iter().map(|row| SyncedNode {
+            local: row.local_id,
+            remote: row.remote_node,
+            parent: row.remote_parent,
+            name: row.name,
+            kind: if row.is_dir { Kind::Dir } else { Kind::File },
+            hash: row.hash,
+        })))
+    }
+
+    fn put(&mut self, node: SyncedNode) -> Result<(), SyncError> {
+        let row = photopro_index::SyncBaseRow {
+            local_id: node.local,
+            remote_node: node.remote,
+            remote_parent: node.parent,
+            name: node.name,
+            is_dir: node.kind == Kind::Dir,
+            hash: node.hash,
+        };
+        self.index.put_sync_base(self.remote, &row).map_err(|e| SyncError::Store(e.to_string()))
+    }
+
+    fn remove(&mut self, local: LocalId) -> Result<(), SyncError> {
+        self.index.remove_sync_base(self.remote, local).map_err(|e| SyncError::Store(e.to_string()))
     }
 }

@@ -14,7 +14,7 @@
 //! let mut fs = MemFs::new();
 //! fs.user_create_file(None, "IMG_0001.jpg", "bytes-1");
 //! let mut remote = MemRemote::new();
-//! let mut engine = Engine::new(EngineConfig::new("Studio Mac"), MemStore::default(), FixedClock(1_764_115_200));
+//! let mut engine = Engine::new(EngineConfig::new("Studio Mac"), MemStore::default(), FixedClock(1_764_115_200)).unwrap();
 //! let report = engine.sync_once(&mut fs, &mut remote).unwrap();
 //! assert!(report.converged && report.uploads == 1);
 //! ```
@@ -52,6 +52,9 @@ pub enum SyncError {
     Corrupt(String),
     #[error("local file system: {0}")]
     Io(String),
+    /// The merge base could not be read or written: stop, never guess.
+    #[error("sync state store: {0}")]
+    Store(String),
     /// Simulation only: the process "died" here.
     #[error("crashed (simulated)")]
     Crashed,

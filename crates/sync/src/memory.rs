@@ -544,26 +544,28 @@ pub struct MemStore {
 }
 
 impl SyncedStore for MemStore {
-    fn load(&self) -> SyncedTree {
-        SyncedTree::from_nodes(self.nodes.values().cloned())
+    fn load(&self) -> Result<SyncedTree, SyncError> {
+        Ok(SyncedTree::from_nodes(self.nodes.values().cloned()))
     }
-    fn put(&mut self, node: SyncedNode) {
+    fn put(&mut self, node: SyncedNode) -> Result<(), SyncError> {
         self.nodes.retain(|_, n| n.remote != node.remote || n.local == node.local);
         self.nodes.insert(node.local, node);
+        Ok(())
     }
-    fn remove(&mut self, local: LocalId) {
+    fn remove(&mut self, local: LocalId) -> Result<(), SyncError> {
         self.nodes.remove(&local);
+        Ok(())
     }
 }
 
 impl SyncedStore for &mut MemStore {
-    fn load(&self) -> SyncedTree {
+    fn load(&self) -> Result<SyncedTree, SyncError> {
         (**self).load()
     }
-    fn put(&mut self, node: SyncedNode) {
+    fn put(&mut self, node: SyncedNode) -> Result<(), SyncError> {
         (**self).put(node)
     }
-    fn remove(&mut self, local: LocalId) {
+    fn remove(&mut self, local: LocalId) -> Result<(), SyncError> {
         (**self).remove(local)
     }
 }

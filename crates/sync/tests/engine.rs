@@ -24,7 +24,7 @@ impl Device {
     fn sync_with(&mut self, remote: &mut MemRemote, configure: impl FnOnce(&mut EngineConfig)) -> SyncReport {
         let mut config = EngineConfig::new(self.name);
         configure(&mut config);
-        let mut engine = Engine::new(config, &mut self.store, FixedClock(NOV_26_2026));
+        let mut engine = Engine::new(config, &mut self.store, FixedClock(NOV_26_2026)).unwrap();
         let report = engine.sync_once(&mut self.fs, remote).unwrap();
         assert!(report.converged || report.deletions_awaiting_approval > 0 || report.storage_full, "{report:?}");
         report
@@ -151,7 +151,7 @@ fn mass_deletion_pauses_until_approved() {
 
     let mut config = EngineConfig::new("A");
     config.max_deletions = 50;
-    let mut engine = Engine::new(config, &mut a.store, FixedClock(NOV_26_2026));
+    let mut engine = Engine::new(config, &mut a.store, FixedClock(NOV_26_2026)).unwrap();
     engine.approve_deletions();
     let approved = engine.sync_once(&mut a.fs, &mut remote).unwrap();
     assert_eq!(approved.deletions, 121);

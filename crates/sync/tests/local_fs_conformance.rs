@@ -186,7 +186,7 @@ fn two_sync_folders_on_disk_converge_through_a_remote() {
     )
     .unwrap();
     let run = |fs: &mut DiskFs, store: &mut MemStore, remote: &mut MemRemote, name: &str| {
-        Engine::new(EngineConfig::new(name), store, FixedClock(1_795_651_200)).sync_once(fs, remote).unwrap()
+        Engine::new(EngineConfig::new(name), store, FixedClock(1_795_651_200)).unwrap().sync_once(fs, remote).unwrap()
     };
     let first = run(&mut a.fs, &mut store_a, &mut remote, "A");
     assert_eq!(first.uploads, 1, "{first:?} {:?}", remote.listing());
@@ -204,7 +204,7 @@ fn two_sync_folders_on_disk_converge_through_a_remote() {
     // A file still being written (modified just now) is not uploaded.
     let mut settling = DiskFs::new(a.dir.path().join("sync"), a.dir.path().join("trash")).with_settle_time(Duration::from_secs(3600));
     std::fs::write(a.dir.path().join("sync/2026/export-in-progress.jpg"), b"partial").unwrap();
-    let report = Engine::new(EngineConfig::new("A"), &mut store_a, FixedClock(0)).sync_once(&mut settling, &mut remote).unwrap();
+    let report = Engine::new(EngineConfig::new("A"), &mut store_a, FixedClock(0)).unwrap().sync_once(&mut settling, &mut remote).unwrap();
     assert_eq!(report.uploads, 0);
     assert!(!remote.listing().contains_key("2026/export-in-progress.jpg"));
 

@@ -165,7 +165,7 @@ impl World {
         }
         // A fresh engine each time, built from the persisted merge base: exactly
         // what a restart after a crash sees.
-        let mut engine = Engine::new(config, &mut device.store, FixedClock(1_764_115_200));
+        let mut engine = Engine::new(config, &mut device.store, FixedClock(1_764_115_200)).unwrap();
         let result = engine.sync_once(&mut device.fs, &mut self.remote);
         if self.trace {
             if let Ok(report) = &result {
