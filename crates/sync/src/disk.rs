@@ -42,6 +42,7 @@ pub struct DiskFs {
     paths: HashMap<LocalId, PathBuf>,
     hashes: HashMap<Fingerprint, Hash>,
     skip: Box<dyn Fn(&str) -> bool + Send>,
+    hash_kind: HashKind,
     /// Names that could not be synced (not UTF-8), reported to the user.
     pub skipped: Vec<PathBuf>,
 }
@@ -58,9 +59,40 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
 }
 
-fn hash_file(path: &Path) -> Result<Hash, SyncError> {
-    let file = std::fs::File::open(path).map_err(|e| io(e, path))?;
-    Ok(photopro_media::hash::content_hash_reader(file).map_err(|e| io(e, path))?.to_hex())
+/// Which content hash identifies a file: each remote compares its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashKind {
+    /// Dropbox's block `content_hash` (also the library index's hash).
+    ContentHash,
+    /// Plain SHA-256, which S3-compatible stores verify on upload (PhotoProOS Storage).
+    Sha256,
+}
+
+impl HashKind {
+    pub fn of_bytes(self, bytes: &[u8]) -> Hash {
+        match self {
+            HashKind::ContentHash => photopro_media::content_hash(bytes).to_hex(),
+            HashKind::Sha256 => {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(bytes))
+            }
+        }
+    }
+
+    fn of_file(self, path: &Path) -> Result<Hash, SyncError> {
+        let mut file = std::fs::File::open(path).map_err(|e| io(e, path))?;
+        match self {
+            HashKind::ContentHash => {
+                Ok(photopro_media::hash::content_hash_reader(file).map_err(|e| io(e, path))?.to_hex())
+            }
+            HashKind::Sha256 => {
+                use sha2::Digest;
+                let mut hasher = sha2::Sha256::new();
+                std::io::copy(&mut file, &mut hasher).map_err(|e| io(e, path))?;
+                Ok(hex::encode(hasher.finalize()))
+            }
+        }
+    }
 }
 
 impl DiskFs {
@@ -72,8 +104,15 @@ impl DiskFs {
             paths: HashMap::new(),
             hashes: HashMap::new(),
             skip: Box::new(|_| false),
+            hash_kind: HashKind::ContentHash,
             skipped: Vec::new(),
         }
+    }
+
+    /// The hash the remote compares (see [`HashKind`]).
+    pub fn with_hash(mut self, kind: HashKind) -> Self {
+        self.hash_kind = kind;
+        self
     }
 
     /// How long a file must stay unchanged before it is synced.
@@ -153,7 +192,7 @@ impl DiskFs {
                 } else if let Some(hash) = self.hashes.get(&fingerprint) {
                     Some(hash.clone())
                 } else {
-                    match hash_file(&path) {
+                    match self.hash_kind.of_file(&path) {
                         Ok(hash) => {
                             self.hashes.insert(fingerprint, hash.clone());
                             Some(hash)
@@ -247,7 +286,7 @@ impl LocalFs for DiskFs {
     fn read(&mut self, id: LocalId, hash: &Hash) -> Result<Vec<u8>, SyncError> {
         let path = self.path_of(id)?;
         let bytes = std::fs::read(&path).map_err(|e| io(e, &path))?;
-        if &photopro_media::content_hash(&bytes).to_hex() != hash {
+        if &self.hash_kind.of_bytes(&bytes) != hash {
             return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
         }
         Ok(bytes)
@@ -276,7 +315,7 @@ impl LocalFs for DiskFs {
 
     fn replace_file(&mut self, id: LocalId, expected: &Hash, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError> {
         let path = self.path_of(id)?;
-        if &hash_file(&path)? != expected {
+        if &self.hash_kind.of_file(&path)? != expected {
             return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
         }
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
@@ -307,7 +346,7 @@ impl LocalFs for DiskFs {
                 _ => io(e, &path),
             });
         }
-        if Some(&hash_file(&path)?) != hash {
+        if Some(&self.hash_kind.of_file(&path)?) != hash {
             return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
         }
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);

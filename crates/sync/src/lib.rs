@@ -22,6 +22,7 @@
 #[cfg(unix)]
 pub mod disk;
 pub mod engine;
+pub mod http;
 pub mod memory;
 pub mod model;
 pub mod names;

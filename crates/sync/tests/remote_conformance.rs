@@ -1,0 +1,215 @@
+//! One contract, two implementations: every `Remote` behaviour the engine
+//! relies on, checked against the simulation's in-memory remote and against
+//! PhotoProOS Storage for real — the API over HTTP on 127.0.0.1 with its
+//! embedded S3-compatible store, started here.
+
+use photopro_sync::disk::{DiskFs, HashKind};
+use photopro_sync::engine::{Engine, EngineConfig};
+use photopro_sync::http::HttpRemote;
+use photopro_sync::memory::{FixedClock, MemRemote, MemStore};
+use photopro_sync::model::{Hash, Kind};
+use photopro_sync::{Remote, SyncError};
+use std::time::Duration;
+
+/// A running API with one organization and a device token for it.
+struct LiveApi {
+    _data: tempfile::TempDir,
+    base: String,
+    admin_token: String,
+    _runtime: tokio::runtime::Runtime,
+    _built: photopro_api::server::Built,
+}
+
+impl LiveApi {
+    fn start() -> LiveApi {
+        let data = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let options = photopro_api::server::ServeOptions::embedded(data.path().to_path_buf());
+        let built = runtime.block_on(photopro_api::server::build(options)).unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let api = built.api.clone();
+        runtime.spawn(async move { photopro_api::launch(listener, api.into(), std::future::pending()).await });
+        let admin_token = std::fs::read_to_string(built.admin_token_file.as_ref().expect("generated admin token")).unwrap();
+        LiveApi { _data: data, base, admin_token: admin_token.trim().to_string(), _runtime: runtime, _built: built }
+    }
+
+    /// A new organization (optionally with a byte limit) and a device token in it.
+    fn device(&self, name: &str, limit: Option<u64>) -> String {
+        let client = reqwest::blocking::Client::new();
+        let org: serde_json::Value = client
+            .post(format!("{}/admin/v1/organizations", self.base))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({ "name": format!("Studio {}", uuid::Uuid::new_v4()) }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let org_id = org["id"].as_str().unwrap_or_else(|| panic!("{org}")).to_string();
+        if let Some(limit) = limit {
+            let response = client
+                .put(format!("{}/admin/v1/organizations/{org_id}/plan", self.base))
+                .bearer_auth(&self.admin_token)
+                .json(&serde_json::json!({ "tier": "CUSTOM", "limit_override_bytes": limit }))
+                .send()
+                .unwrap();
+            assert!(response.status().is_success(), "{:?}", response.text());
+        }
+        let token: serde_json::Value = client
+            .post(format!("{}/admin/v1/organizations/{org_id}/devices", self.base))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({ "device_name": name }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        token["token"].as_str().unwrap_or_else(|| panic!("{token}")).to_string()
+    }
+}
+
+fn contract(remote: &mut dyn Remote, hash: fn(&[u8]) -> Hash) {
+    assert!(remote.snapshot().unwrap().is_empty());
+    let smith = remote.create_dir(None, "Smith").unwrap();
+    assert_eq!((smith.kind, smith.parent.clone(), smith.name.as_str()), (Kind::Dir, None, "Smith"));
+    remote.snapshot().unwrap();
+    assert!(matches!(remote.create_dir(None, "smith"), Err(SyncError::Precondition(_))), "names are case-insensitive");
+
+    let bytes = b"kitchen photo bytes".to_vec();
+    let h = hash(&bytes);
+    let a = remote.upload(Some(&smith.id), "a.jpg", &bytes, &h, None).unwrap();
+    assert_eq!((a.kind, a.parent.as_ref(), a.hash.as_ref()), (Kind::File, Some(&smith.id), Some(&h)));
+    let tree = remote.snapshot().unwrap();
+    assert_eq!(tree.path(&a.id).as_deref(), Some("Smith/a.jpg"));
+    assert_eq!(remote.download(&a.id, &h).unwrap(), bytes);
+    assert!(remote.download(&a.id, &hash(b"other")).is_err(), "downloads are verified");
+    assert!(matches!(remote.upload(Some(&smith.id), "A.JPG", b"x", &hash(b"x"), None), Err(SyncError::Precondition(_))));
+
+    // Moves are metadata: same id, new place.
+    let moved = remote.move_node(&a.id, None, "b.jpg").unwrap();
+    assert_eq!((moved.id.as_str(), moved.parent.as_ref(), moved.name.as_str()), (a.id.as_str(), None, "b.jpg"));
+    let tree = remote.snapshot().unwrap();
+    assert_eq!(tree.path(&a.id).as_deref(), Some("b.jpg"));
+
+    // Replace only the version we know.
+    let v2 = b"edited kitchen photo".to_vec();
+    let stale = (a.id.clone(), hash(b"not the current version"));
+    assert!(matches!(remote.upload(None, "b.jpg", &v2, &hash(&v2), Some(&stale)), Err(SyncError::Precondition(_))));
+    let b2 = remote.upload(None, "b.jpg", &v2, &hash(&v2), Some(&(a.id.clone(), h.clone()))).unwrap();
+    let tree = remote.snapshot().unwrap();
+    assert!(tree.get(&a.id).is_none(), "the old version went to the trash");
+    assert_eq!(tree.get(&b2.id).unwrap().hash.as_ref(), Some(&hash(&v2)));
+
+    // Trash: files only at the known version, folders only when empty.
+    let inside = remote.upload(Some(&smith.id), "c.jpg", b"c", &hash(b"c"), None).unwrap();
+    remote.snapshot().unwrap();
+    assert!(matches!(remote.trash(&smith.id, None), Err(SyncError::Precondition(_))));
+    assert!(matches!(remote.trash(&inside.id, Some(&hash(b"nope"))), Err(SyncError::Precondition(_))));
+    remote.trash(&inside.id, Some(&hash(b"c"))).unwrap();
+    remote.snapshot().unwrap();
+    remote.trash(&smith.id, None).unwrap();
+    let tree = remote.snapshot().unwrap();
+    assert_eq!(tree.len(), 1);
+    assert!(remote.upload_known(None, "copy.jpg", &hash(b"never stored"), None).unwrap().is_none());
+}
+
+#[test]
+fn memory_remote_meets_the_contract() {
+    contract(&mut MemRemote::new(), |b| String::from_utf8_lossy(b).into_owned());
+}
+
+#[test]
+fn photopro_storage_meets_the_contract() {
+    let api = LiveApi::start();
+    let token = api.device("Studio Mac", None);
+    let mut remote = HttpRemote::new(&api.base, &token).unwrap();
+    contract(&mut remote, |b| HashKind::Sha256.of_bytes(b));
+}
+
+#[test]
+fn two_devices_sync_real_photos_through_the_api_and_an_s3_store() {
+    let api = LiveApi::start();
+    let token = api.device("Studio Mac", None);
+    let work = tempfile::tempdir().unwrap();
+    let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3");
+    let gallery = work.path().join("a/2016/Brighton Beach");
+    std::fs::create_dir_all(&gallery).unwrap();
+    for name in ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"] {
+        std::fs::copy(photos.join(name), gallery.join(name)).unwrap();
+    }
+    let device = |side: &str| {
+        DiskFs::new(work.path().join(side), work.path().join(format!("{side}-trash")))
+            .with_hash(HashKind::Sha256)
+            .with_settle_time(Duration::ZERO)
+    };
+    let (mut a, mut b) = (device("a"), device("b"));
+    let (mut store_a, mut store_b) = (MemStore::default(), MemStore::default());
+    let mut remote_a = HttpRemote::new(&api.base, &token).unwrap();
+    let mut remote_b = HttpRemote::new(&api.base, &token).unwrap();
+    let clock = FixedClock(1_795_651_200);
+    let sync = |fs: &mut DiskFs, store: &mut MemStore, remote: &mut HttpRemote, name: &str| {
+        let report = Engine::new(EngineConfig::new(name), store, clock).unwrap().sync_once(fs, remote).unwrap();
+        assert!(report.converged, "{report:?}");
+        report
+    };
+
+    let up = sync(&mut a, &mut store_a, &mut remote_a, "A");
+    assert_eq!(up.uploads, 3);
+    let down = sync(&mut b, &mut store_b, &mut remote_b, "B");
+    assert_eq!(down.downloads, 3);
+    for name in ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"] {
+        assert_eq!(
+            std::fs::read(work.path().join("b/2016/Brighton Beach").join(name)).unwrap(),
+            std::fs::read(photos.join(name)).unwrap()
+        );
+    }
+
+    // A gallery rename on B is one metadata call: nothing uploaded or downloaded.
+    std::fs::rename(work.path().join("b/2016/Brighton Beach"), work.path().join("b/2016/Duluth Beach")).unwrap();
+    let rename = sync(&mut b, &mut store_b, &mut remote_b, "B");
+    assert_eq!((rename.moves, rename.uploaded_bytes, rename.downloaded_bytes), (1, 0, 0));
+    let follow = sync(&mut a, &mut store_a, &mut remote_a, "A");
+    assert_eq!((follow.moves, follow.uploaded_bytes, follow.downloaded_bytes), (1, 0, 0));
+    assert!(work.path().join("a/2016/Duluth Beach/DJI_0019.JPG").is_file());
+
+    // Concurrent edits of one photo: both versions survive.
+    std::fs::write(work.path().join("a/2016/Duluth Beach/DJI_0020.JPG"), b"retouched on A").unwrap();
+    std::fs::write(work.path().join("b/2016/Duluth Beach/DJI_0020.JPG"), b"retouched on B").unwrap();
+    sync(&mut a, &mut store_a, &mut remote_a, "A");
+    let conflict = sync(&mut b, &mut store_b, &mut remote_b, "B");
+    assert_eq!(conflict.conflicts, 1);
+    sync(&mut a, &mut store_a, &mut remote_a, "A");
+    for side in ["a", "b"] {
+        let dir = work.path().join(side).join("2016/Duluth Beach");
+        assert_eq!(std::fs::read(dir.join("DJI_0020.JPG")).unwrap(), b"retouched on A");
+        assert_eq!(std::fs::read(dir.join("DJI_0020 (conflicted copy 2026-11-26 from B).JPG")).unwrap(), b"retouched on B");
+    }
+
+    // A deletion on A reaches B's trash, recoverable.
+    std::fs::remove_file(work.path().join("a/2016/Duluth Beach/DJI_0018.JPG")).unwrap();
+    sync(&mut a, &mut store_a, &mut remote_a, "A");
+    sync(&mut b, &mut store_b, &mut remote_b, "B");
+    assert!(!work.path().join("b/2016/Duluth Beach/DJI_0018.JPG").exists());
+    assert_eq!(b.trash_entries()[0].original, "2016/Duluth Beach/DJI_0018.JPG");
+}
+
+#[test]
+fn storage_full_is_one_clear_state_and_files_stay_local() {
+    let api = LiveApi::start();
+    // 6 MiB: room for one DJI photo (~3.4 MB) but not two.
+    let token = api.device("Laptop", Some(6 * 1024 * 1024));
+    let work = tempfile::tempdir().unwrap();
+    let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3");
+    std::fs::create_dir_all(work.path().join("sync")).unwrap();
+    for name in ["DJI_0018.JPG", "DJI_0019.JPG"] {
+        std::fs::copy(photos.join(name), work.path().join("sync").join(name)).unwrap();
+    }
+    let mut fs = DiskFs::new(work.path().join("sync"), work.path().join("trash")).with_hash(HashKind::Sha256).with_settle_time(Duration::ZERO);
+    let mut remote = HttpRemote::new(&api.base, &token).unwrap();
+    let mut store = MemStore::default();
+    let report = Engine::new(EngineConfig::new("Laptop"), &mut store, FixedClock(0)).unwrap().sync_once(&mut fs, &mut remote).unwrap();
+    assert!(report.storage_full, "{report:?}");
+    assert_eq!(report.uploads, 1);
+    assert!(report.rounds <= 3, "no retry storm: {report:?}");
+    assert!(work.path().join("sync/DJI_0019.JPG").is_file(), "the file stays local");
+    assert_eq!(remote.snapshot().unwrap().len(), 1);
+}
