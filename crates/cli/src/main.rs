@@ -8,6 +8,8 @@ use photopro_library::scan::{scan_library, ScanOptions, ScanProgress};
 use photopro_library::{Config, DataDirs};
 use std::path::{Path, PathBuf};
 
+mod sync_cli;
+
 #[derive(Parser)]
 #[command(name = "photopro", version, about = "PhotoProOS Storage: index, scan and inspect your photo library")]
 struct Cli {
@@ -56,6 +58,42 @@ enum Command {
     /// Show or change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Connect this device to PhotoProOS Storage (API URL; the device token comes
+    /// from PHOTOPRO_TOKEN or --token-file and is kept in DATA_DIR/device-token, mode 0600).
+    Connect {
+        api_url: String,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
+    /// Two-way sync of the sync folder with PhotoProOS Storage: a foreground
+    /// daemon that watches the folder, or one pass with --once.
+    Sync {
+        #[arg(long)]
+        once: bool,
+        /// The folder to keep in sync (remembered; default: the remembered one).
+        #[arg(long)]
+        folder: Option<PathBuf>,
+        /// Carry out deletions the mass-deletion guard is holding back.
+        #[arg(long)]
+        approve_deletions: bool,
+    },
+    /// Pause syncing (the daemon and the app honour it).
+    Pause,
+    /// Resume syncing.
+    Resume,
+    /// List conflicted copies in the sync folder.
+    Conflicts,
+    /// List the local sync trash, or restore an entry.
+    Trash {
+        #[command(subcommand)]
+        command: Option<TrashCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrashCommand {
+    /// Put a trashed file back where it was.
+    Restore { id: String },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +138,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Status { json } => status(&dirs, json),
         Command::Search { query, limit } => search(&dirs, &query, limit),
         Command::Config(command) => config(&dirs, command),
+        Command::Connect { api_url, token_file } => sync_cli::connect(&dirs, &api_url, token_file.as_deref()),
+        Command::Sync { once, folder, approve_deletions } => sync_cli::sync(&dirs, once, folder.as_deref(), approve_deletions),
+        Command::Pause => sync_cli::set_paused(&dirs, true),
+        Command::Resume => sync_cli::set_paused(&dirs, false),
+        Command::Conflicts => sync_cli::conflicts(&dirs),
+        Command::Trash { command } => sync_cli::trash(&dirs, command.map(|TrashCommand::Restore { id }| id)),
     }
 }
 

@@ -24,7 +24,11 @@
 
 mod migrations;
 mod queries;
+mod find;
+mod organize;
 
+pub use find::*;
+pub use organize::*;
 pub use queries::*;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};

@@ -15,11 +15,13 @@ pub struct Config {
     pub sync_exclude_patterns: Vec<String>,
     /// Media workers; 0 means one per CPU core.
     pub workers: usize,
+    /// The folder kept in two-way sync with PhotoProOS Storage.
+    pub sync_folder: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { sync_raw: false, skip_patterns: Vec::new(), sync_exclude_patterns: Vec::new(), workers: 0 }
+        Config { sync_raw: false, skip_patterns: Vec::new(), sync_exclude_patterns: Vec::new(), workers: 0, sync_folder: None }
     }
 }
 

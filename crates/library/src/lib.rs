@@ -20,11 +20,14 @@
 //! println!("{} files read, {} unchanged", report.processed, report.unchanged);
 //! ```
 
+mod app_settings;
 mod config;
 mod dirs;
 mod filters;
+pub mod organize;
 pub mod scan;
 
+pub use app_settings::AppSettings;
 pub use config::Config;
 pub use dirs::DataDirs;
 pub use filters::Filters;

@@ -45,6 +45,8 @@ pub struct DiskFs {
     hash_kind: HashKind,
     /// Names that could not be synced (not UTF-8), reported to the user.
     pub skipped: Vec<PathBuf>,
+    /// Files seen still changing in the last snapshot (left for a later pass).
+    pub unsettled: usize,
 }
 
 fn io(error: std::io::Error, what: &Path) -> SyncError {
@@ -106,6 +108,7 @@ impl DiskFs {
             skip: Box::new(|_| false),
             hash_kind: HashKind::ContentHash,
             skipped: Vec::new(),
+            unsettled: 0,
         }
     }
 
@@ -129,6 +132,11 @@ impl DiskFs {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// How long a file must stay unchanged before it is synced.
+    pub fn settle_time(&self) -> Duration {
+        self.settle
     }
 
     fn dir_path(&self, parent: Option<LocalId>) -> Result<PathBuf, SyncError> {
@@ -188,6 +196,7 @@ impl DiskFs {
                 let modified = meta.modified().unwrap_or(now);
                 let settled = now.duration_since(modified).map(|age| age >= self.settle).unwrap_or(false);
                 let hash = if !settled {
+                    self.unsettled += 1;
                     None
                 } else if let Some(hash) = self.hashes.get(&fingerprint) {
                     Some(hash.clone())
@@ -274,6 +283,7 @@ impl LocalFs for DiskFs {
         std::fs::create_dir_all(&self.root).map_err(|e| io(e, &self.root))?;
         self.paths.clear();
         self.skipped.clear();
+        self.unsettled = 0;
         let mut nodes = Vec::new();
         let root = self.root.clone();
         self.walk(&root, None, SystemTime::now(), &mut nodes)?;

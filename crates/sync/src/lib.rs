@@ -27,6 +27,7 @@ pub mod memory;
 pub mod model;
 pub mod names;
 pub mod planner;
+pub mod watch;
 
 use model::*;
 

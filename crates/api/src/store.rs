@@ -1,0 +1,381 @@
+//! The object store: any S3-compatible endpoint through aws-sdk-s3 (R2 in
+//! production, an embedded s3s-fs or SeaweedFS locally and in tests).
+//!
+//! Only this module knows the SDK. Presigned URLs are signed with the API's
+//! clock as their start time so expiry is testable without sleeping.
+
+use std::time::Duration;
+
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{ChecksumMode, CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use aws_sdk_s3::Client;
+use base64::Engine as _;
+use photopro_wire::{HeaderPair, StorageClass};
+
+use crate::clock::to_system_time;
+use crate::error::{Error, Result};
+
+/// Where the objects live. For R2: endpoint `https://<account>.r2.cloudflarestorage.com`,
+/// region `auto`, path-style addressing.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+    pub force_path_style: bool,
+    /// Whether the store supports storage classes (s3s-fs does not).
+    pub supports_storage_classes: bool,
+}
+
+/// What HEAD says about an object.
+#[derive(Debug, Clone)]
+pub struct ObjectHead {
+    pub size_bytes: u64,
+    pub checksum_sha256: Option<String>,
+    pub storage_class: Option<String>,
+}
+
+/// A presigned request for the client.
+#[derive(Debug, Clone)]
+pub struct Presigned {
+    pub url: String,
+    pub headers: Vec<HeaderPair>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectStore {
+    client: Client,
+    bucket: String,
+    supports_storage_classes: bool,
+}
+
+impl ObjectStore {
+    pub fn new(config: &StoreConfig) -> ObjectStore {
+        let credentials = Credentials::new(
+            &config.access_key_id,
+            &config.secret_access_key,
+            None,
+            None,
+            "photopro-api",
+        );
+        let sdk_config = aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .credentials_provider(credentials)
+            .region(Region::new(config.region.clone()))
+            .endpoint_url(&config.endpoint)
+            .force_path_style(config.force_path_style)
+            // Newer SDKs add CRC32 checksums to every PUT by default, which would be baked into
+            // presigned URLs (and R2 rejects some). We ask for checksums explicitly instead.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build();
+        ObjectStore {
+            client: Client::from_conf(sdk_config),
+            bucket: config.bucket.clone(),
+            supports_storage_classes: config.supports_storage_classes,
+        }
+    }
+
+    pub fn supports_storage_classes(&self) -> bool {
+        self.supports_storage_classes
+    }
+
+    /// Creates the bucket if it does not exist (embedded and test stores only).
+    pub async fn ensure_bucket(&self) -> Result<()> {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| Error::store("create bucket", e))?;
+        Ok(())
+    }
+
+    fn presigning(start: i64, ttl_seconds: i64) -> Result<PresigningConfig> {
+        PresigningConfig::builder()
+            .start_time(to_system_time(start))
+            .expires_in(Duration::from_secs(
+                ttl_seconds.clamp(1, 7 * 24 * 3600) as u64
+            ))
+            .build()
+            .map_err(|e| Error::Internal(format!("presigning config: {e}")))
+    }
+
+    /// A presigned PUT bound to the exact size and SHA-256 of the content, so
+    /// the URL cannot store anything else even if it is replayed.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        size_bytes: u64,
+        sha256: &[u8; 32],
+        start: i64,
+        ttl_seconds: i64,
+    ) -> Result<Presigned> {
+        let checksum = base64::engine::general_purpose::STANDARD.encode(sha256);
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(size_bytes as i64)
+            .checksum_sha256(checksum)
+            .presigned(Self::presigning(start, ttl_seconds)?)
+            .await
+            .map_err(|e| Error::store("presign put", e))?;
+        Ok(presigned(&request))
+    }
+
+    pub async fn create_multipart(&self, key: &str) -> Result<String> {
+        let output = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| Error::store("create multipart upload", e))?;
+        output
+            .upload_id
+            .ok_or_else(|| Error::store("create multipart upload", "no upload id"))
+    }
+
+    pub async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        size_bytes: u64,
+        start: i64,
+        ttl_seconds: i64,
+    ) -> Result<Presigned> {
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number as i32)
+            .content_length(size_bytes as i64)
+            .presigned(Self::presigning(start, ttl_seconds)?)
+            .await
+            .map_err(|e| Error::store("presign part", e))?;
+        Ok(presigned(&request))
+    }
+
+    /// Completes a multipart upload. A store-side refusal (wrong or missing
+    /// parts, bad ETags) is the client's mistake: a 400 it can correct.
+    pub async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<()> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|(number, etag)| {
+                        CompletedPart::builder()
+                            .part_number(*number as i32)
+                            .e_tag(etag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(service) => Error::BadRequest(format!(
+                    "the store refused to assemble the parts ({}): check part numbers and ETags",
+                    service.meta().code().unwrap_or("error")
+                )),
+                None => Error::store("complete multipart upload", e),
+            })?;
+        Ok(())
+    }
+
+    /// Aborts a multipart upload; an upload that is already gone is fine.
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_upload()) => Ok(()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(()),
+            Err(e) => Err(Error::store("abort multipart upload", e)),
+        }
+    }
+
+    /// How many parts a multipart upload holds; `None` when the upload does not exist.
+    pub async fn stored_part_count(&self, key: &str, upload_id: &str) -> Result<Option<usize>> {
+        Ok(self
+            .stored_parts(key, upload_id)
+            .await?
+            .map(|parts| parts.len()))
+    }
+
+    /// The parts (number, size, ETag if the store reports it) a multipart
+    /// upload holds; `None` when the upload does not exist. Pages are followed.
+    pub async fn stored_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<Vec<(u32, u64, Option<String>)>>> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let output = match self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await
+            {
+                Ok(output) => output,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.meta().code() == Some("NoSuchUpload")) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(Error::store("list parts", e)),
+            };
+            for part in output.parts() {
+                if let Some(number) = part.part_number() {
+                    let size = part.size().unwrap_or(0).max(0) as u64;
+                    parts.push((number as u32, size, part.e_tag().map(str::to_string)));
+                }
+            }
+            match (output.is_truncated(), output.next_part_number_marker()) {
+                (Some(true), Some(next)) if marker.as_deref() != Some(next) => {
+                    marker = Some(next.to_string())
+                }
+                _ => break,
+            }
+        }
+        parts.sort();
+        Ok(Some(parts))
+    }
+
+    /// HEAD the object; `None` when it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(ObjectHead {
+                size_bytes: output.content_length.unwrap_or(0).max(0) as u64,
+                checksum_sha256: output.checksum_sha256.clone(),
+                storage_class: output.storage_class.map(|class| class.as_str().to_string()),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+            Err(e) => Err(Error::store("head object", e)),
+        }
+    }
+
+    /// Deletes the object; deleting a missing object succeeds (S3 semantics).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| Error::store("delete object", e))?;
+        Ok(())
+    }
+
+    /// Changes the storage class by copying the object onto itself. The
+    /// directive must be REPLACE: not every store accepts COPY for a self-copy.
+    pub async fn set_storage_class(&self, key: &str, class: StorageClass) -> Result<()> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| Error::store("head object before copy", e))?;
+        let mut copy = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(format!("{}/{}", self.bucket, key))
+            .metadata_directive(MetadataDirective::Replace)
+            .storage_class(class.as_s3().into())
+            .set_metadata(head.metadata.clone());
+        if let Some(content_type) = head.content_type() {
+            copy = copy.content_type(content_type);
+        }
+        copy.send()
+            .await
+            .map_err(|e| Error::store("copy object", e))?;
+        Ok(())
+    }
+
+    pub async fn presign_get(&self, key: &str, start: i64, ttl_seconds: i64) -> Result<Presigned> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::presigning(start, ttl_seconds)?)
+            .await
+            .map_err(|e| Error::store("presign get", e))?;
+        Ok(presigned(&request))
+    }
+}
+
+fn presigned(request: &aws_sdk_s3::presigning::PresignedRequest) -> Presigned {
+    Presigned {
+        url: request.uri().to_string(),
+        headers: request
+            .headers()
+            .map(|(name, value)| HeaderPair {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: a real API on 127.0.0.1:0, a real HTTP client, a real
+//! S3-compatible store, and every story on SQLite and on PostgreSQL.
+
+mod support;
+
+mod cli;
+mod folders;
+mod journal;
+mod model;
+mod race;
+mod security;
+mod storage_class;
+mod uploads;
