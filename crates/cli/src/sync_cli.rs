@@ -17,6 +17,9 @@ impl Clock for SystemClock {
     fn now_unix(&self) -> i64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration)
+    }
 }
 
 fn token_path(dirs: &DataDirs) -> PathBuf {

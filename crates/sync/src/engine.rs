@@ -18,6 +18,18 @@ pub trait SyncedStore {
 /// A wall clock, injected so the simulation controls time.
 pub trait Clock {
     fn now_unix(&self) -> i64;
+    /// Wait before retrying. The simulation's clock returns at once.
+    fn sleep(&self, duration: std::time::Duration);
+}
+
+/// Exponential backoff with jitter, honouring the server's Retry-After:
+/// 1 s, 2 s, 4 s … capped at 5 minutes, each ±25 %, never less than asked.
+pub fn backoff(attempt: u32, retry_after_ms: Option<u64>, jitter_seed: u64) -> std::time::Duration {
+    let base_ms = 1000u64.saturating_mul(1u64 << attempt.min(9)).min(300_000);
+    // A cheap, deterministic spread in [0.75, 1.25): devices retrying together drift apart.
+    let spread = 750 + (jitter_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) % 500;
+    let with_jitter = base_ms * spread / 1000;
+    std::time::Duration::from_millis(with_jitter.max(retry_after_ms.unwrap_or(0)))
 }
 
 /// Settings of the engine.
@@ -111,6 +123,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
     pub fn sync_once(&mut self, fs: &mut dyn LocalFs, remote: &mut dyn Remote) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         let context = PlanContext { device_name: self.config.device_name.clone(), date: date_of(self.clock.now_unix()) };
+        let mut failed_rounds = 0u32;
         for _ in 0..self.config.max_rounds {
             report.rounds += 1;
             let local = fs.snapshot()?;
@@ -132,6 +145,8 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 }
             }
             let mut progressed = false;
+            let mut retry_after_ms: Option<u64> = None;
+            let mut transient = false;
             for op in plan.ops {
                 let described = self.config.trace.then(|| format!("{op:?}"));
                 let outcome = self.execute(op, &local, &remote_tree, fs, remote, &mut report);
@@ -148,11 +163,25 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                         report.storage_full = true;
                         let _ = message;
                     }
+                    Err(SyncError::Transient { retry_after_ms: after, .. }) => {
+                        report.retryable_failures += 1;
+                        transient = true;
+                        retry_after_ms = retry_after_ms.max(after);
+                    }
                     Err(_) => report.retryable_failures += 1,
                 }
             }
             if !progressed && report.storage_full {
                 return Ok(report);
+            }
+            if transient {
+                // Back off before the next round: no retry storm against a
+                // struggling server, and Retry-After is respected.
+                let wait = backoff(failed_rounds, retry_after_ms, report.rounds as u64 ^ self.clock.now_unix() as u64);
+                failed_rounds += 1;
+                self.clock.sleep(wait);
+            } else {
+                failed_rounds = 0;
             }
         }
         if report.deletions_awaiting_approval == 0 {
@@ -264,6 +293,25 @@ pub struct IndexStore<'a> {
 impl<'a> IndexStore<'a> {
     pub fn new(index: &'a mut photopro_index::Index, remote: photopro_index::RemoteKey) -> Self {
         IndexStore { index, remote }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
+        for seed in 0..50 {
+            let first = backoff(0, None, seed);
+            assert!(first >= Duration::from_millis(750) && first < Duration::from_millis(1250), "{first:?}");
+            let later = backoff(4, None, seed);
+            assert!(later >= Duration::from_millis(12_000) && later < Duration::from_millis(20_000));
+            assert!(backoff(30, None, seed) <= Duration::from_millis(375_000));
+            assert!(backoff(0, Some(30_000), seed) >= Duration::from_secs(30));
+        }
+        assert_ne!(backoff(3, None, 1), backoff(3, None, 2), "jitter spreads devices apart");
     }
 }
 

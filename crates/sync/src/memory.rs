@@ -578,4 +578,6 @@ impl Clock for FixedClock {
     fn now_unix(&self) -> i64 {
         self.0
     }
+    /// Simulated time: waiting costs nothing.
+    fn sleep(&self, _duration: std::time::Duration) {}
 }

@@ -79,3 +79,33 @@ impl FolderWatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_wakes_the_watch_after_the_burst() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(100), Duration::from_secs(3600));
+        assert!(watch.degraded.is_none(), "{:?}", watch.degraded);
+        std::fs::create_dir(dir.path().join("Smith")).unwrap();
+        for i in 0..20 {
+            std::fs::write(dir.path().join("Smith").join(format!("IMG_{i}.jpg")), b"x").unwrap();
+        }
+        assert_eq!(watch.wait(), Wake::Changed);
+    }
+
+    #[test]
+    fn the_periodic_pass_runs_without_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_millis(50));
+        assert_eq!(watch.wait(), Wake::Periodic);
+    }
+
+    #[test]
+    fn an_unwatchable_folder_degrades_to_periodic_passes() {
+        let watch = FolderWatch::new(Path::new("/definitely/not/here"), Duration::from_millis(10), Duration::from_millis(50));
+        assert!(watch.degraded.as_deref().is_some_and(|d| d.contains("syncing every")));
+    }
+}

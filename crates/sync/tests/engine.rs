@@ -213,3 +213,37 @@ fn new_folders_and_files_from_another_client_arrive() {
     assert_eq!(a.fs.listing()["from-phone.jpg"].as_deref(), Some("phone"));
     assert!(a.fs.ids().iter().all(|(_, kind)| *kind == Kind::File));
 }
+
+#[test]
+fn transient_failures_back_off_and_then_succeed() {
+    use photopro_sync::memory::Faults;
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    /// A clock that records how long the engine asked to wait.
+    struct RecordingClock(RefCell<Vec<Duration>>);
+    impl photopro_sync::engine::Clock for &RecordingClock {
+        fn now_unix(&self) -> i64 {
+            NOV_26_2026
+        }
+        fn sleep(&self, duration: Duration) {
+            self.0.borrow_mut().push(duration);
+        }
+    }
+
+    let mut remote = MemRemote::new();
+    // Every other call answers 503 with Retry-After: 1 s.
+    remote.faults = Faults::seeded(3, 0.0, 0.5, 0.0, 0.0);
+    let mut a = Device::new("A");
+    for i in 0..5 {
+        a.fs.user_create_file(None, &format!("IMG_{i}.jpg"), &format!("photo {i}")).unwrap();
+    }
+    let clock = RecordingClock(RefCell::new(Vec::new()));
+    let mut engine = Engine::new(EngineConfig::new("A"), &mut a.store, &clock).unwrap();
+    let report = engine.sync_once(&mut a.fs, &mut remote).unwrap();
+    assert!(report.converged, "{report:?}");
+    assert_eq!(report.uploads, 5);
+    let waits = clock.0.borrow();
+    assert!(!waits.is_empty() && report.retryable_failures > 0);
+    assert!(waits.iter().all(|w| *w >= Duration::from_millis(1000)), "Retry-After honoured: {waits:?}");
+}
