@@ -3,7 +3,7 @@
 //! notifications, bandwidth limits. The device token is deliberately not here:
 //! it lives in the OS keychain (see the app's `secrets` module).
 
-use crate::{LibraryError, Result};
+use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -47,23 +47,12 @@ impl AppSettings {
 
     /// Load; a missing file gives the defaults, a damaged one a clear error.
     pub fn load(path: &Path) -> Result<AppSettings> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| LibraryError::BadConfig { path: path.to_path_buf(), message: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AppSettings::default()),
-            Err(source) => Err(LibraryError::Io { path: path.to_path_buf(), source }),
-        }
+        crate::json_file::load_or_default(path)
     }
 
     /// Save atomically (temp file + rename) so a crash never leaves half a file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io = |source| LibraryError::Io { path: path.to_path_buf(), source };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let temp = path.with_extension("json.tmp");
-        std::fs::write(&temp, serde_json::to_vec_pretty(self).expect("settings serialize")).map_err(io)?;
-        std::fs::rename(&temp, path).map_err(io)
+        crate::json_file::save_atomic(path, self)
     }
 
     /// Check what the user typed before it is saved.

@@ -1,4 +1,4 @@
-use crate::{LibraryError, Result};
+use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -28,21 +28,12 @@ impl Default for Config {
 impl Config {
     /// Load from `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Config> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| LibraryError::BadConfig { path: path.to_path_buf(), message: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(source) => Err(LibraryError::Io { path: path.to_path_buf(), source }),
-        }
+        crate::json_file::load_or_default(path)
     }
 
     /// Save atomically (temp file + rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io = |source| LibraryError::Io { path: path.to_path_buf(), source };
-        let text = serde_json::to_vec_pretty(self).expect("config serializes");
-        let temp = path.with_extension("json.tmp");
-        std::fs::write(&temp, text).map_err(io)?;
-        std::fs::rename(&temp, path).map_err(io)
+        crate::json_file::save_atomic(path, self)
     }
 }
 

@@ -24,6 +24,7 @@ mod app_settings;
 mod config;
 mod dirs;
 mod filters;
+mod json_file;
 pub mod organize;
 pub mod scan;
 

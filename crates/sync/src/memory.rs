@@ -103,6 +103,19 @@ impl Faults {
     }
 }
 
+/// Something whose mutating calls run under injected faults.
+trait Faulty: Sized {
+    fn faults(&mut self) -> &mut Faults;
+
+    /// Run `effect` on `self` under one rolled fault.
+    fn with_faults<T>(&mut self, effect: impl FnOnce(&mut Self) -> Result<T, SyncError>) -> Result<T, SyncError> {
+        let mut faults = std::mem::replace(self.faults(), Faults::none());
+        let result = faults.apply(|| effect(self));
+        *self.faults() = faults;
+        result
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct MemNode<P> {
     parent: Option<P>,
@@ -219,6 +232,12 @@ impl MemFs {
     }
 }
 
+impl Faulty for MemFs {
+    fn faults(&mut self) -> &mut Faults {
+        &mut self.faults
+    }
+}
+
 impl LocalFs for MemFs {
     fn snapshot(&mut self) -> Result<LocalTree, SyncError> {
         Ok(LocalTree::from_nodes(self.nodes.iter().map(|(id, n)| LocalNode {
@@ -240,73 +259,58 @@ impl LocalFs for MemFs {
     }
 
     fn create_dir(&mut self, parent: Option<LocalId>, name: &str) -> Result<LocalId, SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            if !self.is_dir(parent) || self.name_taken(parent, name, None) {
+        self.with_faults(|this| {
+            if !this.is_dir(parent) || this.name_taken(parent, name, None) {
                 return Err(SyncError::Precondition(format!("{name} is taken")));
             }
-            Ok(self.insert(parent, name, Kind::Dir, None))
-        });
-        self.faults = faults;
-        result
+            Ok(this.insert(parent, name, Kind::Dir, None))
+        })
     }
 
     fn write_new_file(&mut self, parent: Option<LocalId>, name: &str, bytes: &[u8], _hash: &Hash) -> Result<LocalId, SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            if !self.is_dir(parent) || self.name_taken(parent, name, None) {
+        self.with_faults(|this| {
+            if !this.is_dir(parent) || this.name_taken(parent, name, None) {
                 return Err(SyncError::Precondition(format!("{name} is taken")));
             }
-            Ok(self.insert(parent, name, Kind::File, Some(String::from_utf8_lossy(bytes).into_owned())))
-        });
-        self.faults = faults;
-        result
+            Ok(this.insert(parent, name, Kind::File, Some(String::from_utf8_lossy(bytes).into_owned())))
+        })
     }
 
     fn replace_file(&mut self, id: LocalId, expected: &Hash, bytes: &[u8], _hash: &Hash) -> Result<LocalId, SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            let node = self.nodes.get(&id).cloned().ok_or(SyncError::Precondition("file vanished".into()))?;
+        self.with_faults(|this| {
+            let node = this.nodes.get(&id).cloned().ok_or(SyncError::Precondition("file vanished".into()))?;
             if node.content.as_ref() != Some(expected) {
                 return Err(SyncError::Precondition("file changed since it was observed".into()));
             }
             // Temp file + rename: the new content gets a new id, the old one is gone.
-            self.nodes.remove(&id);
-            Ok(self.insert(node.parent, &node.name, Kind::File, Some(String::from_utf8_lossy(bytes).into_owned())))
-        });
-        self.faults = faults;
-        result
+            this.nodes.remove(&id);
+            Ok(this.insert(node.parent, &node.name, Kind::File, Some(String::from_utf8_lossy(bytes).into_owned())))
+        })
     }
 
     fn rename(&mut self, id: LocalId, parent: Option<LocalId>, name: &str) -> Result<(), SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            if self.user_rename(id, parent, name) {
+        self.with_faults(|this| {
+            if this.user_rename(id, parent, name) {
                 Ok(())
             } else {
                 Err(SyncError::Precondition(format!("cannot move to {name}")))
             }
-        });
-        self.faults = faults;
-        result
+        })
     }
 
     fn trash(&mut self, id: LocalId, hash: Option<&Hash>) -> Result<(), SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            let node = self.nodes.get(&id).ok_or(SyncError::Precondition("already gone".into()))?;
-            if node.kind == Kind::Dir && self.nodes.values().any(|n| n.parent == Some(id)) {
+        self.with_faults(|this| {
+            let node = this.nodes.get(&id).ok_or(SyncError::Precondition("already gone".into()))?;
+            if node.kind == Kind::Dir && this.nodes.values().any(|n| n.parent == Some(id)) {
                 return Err(SyncError::Precondition("folder is not empty".into()));
             }
             if node.kind == Kind::File && node.content.as_ref() != hash {
                 return Err(SyncError::Precondition("file changed since it was observed".into()));
             }
-            let node = self.nodes.remove(&id).unwrap();
-            self.trash.extend(node.content);
+            let node = this.nodes.remove(&id).unwrap();
+            this.trash.extend(node.content);
             Ok(())
-        });
-        self.faults = faults;
-        result
+        })
     }
 }
 
@@ -430,21 +434,24 @@ impl MemRemote {
     }
 }
 
+impl Faulty for MemRemote {
+    fn faults(&mut self) -> &mut Faults {
+        &mut self.faults
+    }
+}
+
 impl Remote for MemRemote {
     fn snapshot(&mut self) -> Result<RemoteTree, SyncError> {
         Ok(RemoteTree::from_nodes(self.nodes.keys().map(|id| self.node(id))))
     }
 
     fn create_dir(&mut self, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            if !self.is_dir(parent) || self.name_taken(parent, name, None) {
+        self.with_faults(|this| {
+            if !this.is_dir(parent) || this.name_taken(parent, name, None) {
                 return Err(SyncError::Precondition(format!("{name} is taken")));
             }
-            Ok(self.insert(parent, name, Kind::Dir, None))
-        });
-        self.faults = faults;
-        result
+            Ok(this.insert(parent, name, Kind::Dir, None))
+        })
     }
 
     fn upload_known(&mut self, parent: Option<&RemoteId>, name: &str, hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<Option<RemoteNode>, SyncError> {
@@ -452,43 +459,35 @@ impl Remote for MemRemote {
         if !known {
             return Ok(None);
         }
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| self.store(parent, name, hash.clone(), replaces));
-        self.faults = faults;
-        result.map(Some)
+        self.with_faults(|this| this.store(parent, name, hash.clone(), replaces)).map(Some)
     }
 
     fn upload(&mut self, parent: Option<&RemoteId>, name: &str, bytes: &[u8], hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<RemoteNode, SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        if faults.enabled && faults.rng.chance(faults.partial_upload) {
+        if self.faults.enabled && self.faults.rng.chance(self.faults.partial_upload) {
             self.partial_uploads += 1;
-            self.faults = faults;
             return Err(SyncError::Transient { message: "connection reset mid-upload (injected)".into(), retry_after_ms: None });
         }
-        let result = faults.apply(|| {
-            let content = (self.hasher)(bytes);
+        self.with_faults(|this| {
+            let content = (this.hasher)(bytes);
             if &content != hash {
                 return Err(SyncError::Corrupt("uploaded bytes do not match the declared hash".into()));
             }
-            self.blobs.entry(content.clone()).or_insert_with(|| bytes.to_vec());
-            if let Some(limit) = self.limit_bytes {
-                if self.used_bytes() + bytes.len() as u64 > limit {
+            this.blobs.entry(content.clone()).or_insert_with(|| bytes.to_vec());
+            if let Some(limit) = this.limit_bytes {
+                if this.used_bytes() + bytes.len() as u64 > limit {
                     return Err(SyncError::StorageFull(format!("{} bytes needed, limit {limit}", bytes.len())));
                 }
             }
-            let node = self.store(parent, name, content.clone(), replaces)?;
-            *self.uploads.entry(content).or_default() += 1;
-            self.uploaded_bytes += bytes.len() as u64;
+            let node = this.store(parent, name, content.clone(), replaces)?;
+            *this.uploads.entry(content).or_default() += 1;
+            this.uploaded_bytes += bytes.len() as u64;
             Ok(node)
-        });
-        self.faults = faults;
-        result
+        })
     }
 
     fn move_node(&mut self, id: &RemoteId, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            if !self.nodes.contains_key(id) || !self.is_dir(parent) || self.name_taken(parent, name, Some(id)) {
+        self.with_faults(|this| {
+            if !this.nodes.contains_key(id) || !this.is_dir(parent) || this.name_taken(parent, name, Some(id)) {
                 return Err(SyncError::Precondition(format!("cannot move to {name}")));
             }
             let mut at = parent.cloned();
@@ -496,33 +495,28 @@ impl Remote for MemRemote {
                 if &current == id {
                     return Err(SyncError::Precondition("cannot move a folder into itself".into()));
                 }
-                at = self.nodes[&current].parent.clone();
+                at = this.nodes[&current].parent.clone();
             }
-            let node = self.nodes.get_mut(id).unwrap();
+            let node = this.nodes.get_mut(id).unwrap();
             node.parent = parent.cloned();
             node.name = name.to_string();
-            Ok(self.node(id))
-        });
-        self.faults = faults;
-        result
+            Ok(this.node(id))
+        })
     }
 
     fn trash(&mut self, id: &RemoteId, hash: Option<&Hash>) -> Result<(), SyncError> {
-        let mut faults = std::mem::replace(&mut self.faults, Faults::none());
-        let result = faults.apply(|| {
-            let node = self.nodes.get(id).ok_or(SyncError::Precondition("already gone".into()))?;
-            if node.kind == Kind::Dir && self.nodes.values().any(|n| n.parent.as_ref() == Some(id)) {
+        self.with_faults(|this| {
+            let node = this.nodes.get(id).ok_or(SyncError::Precondition("already gone".into()))?;
+            if node.kind == Kind::Dir && this.nodes.values().any(|n| n.parent.as_ref() == Some(id)) {
                 return Err(SyncError::Precondition("folder is not empty".into()));
             }
             if node.kind == Kind::File && node.content.as_ref() != hash {
                 return Err(SyncError::Precondition("remote version changed meanwhile".into()));
             }
-            let node = self.nodes.remove(id).unwrap();
-            self.trash.extend(node.content);
+            let node = this.nodes.remove(id).unwrap();
+            this.trash.extend(node.content);
             Ok(())
-        });
-        self.faults = faults;
-        result
+        })
     }
 
     fn download(&mut self, id: &RemoteId, hash: &Hash) -> Result<Vec<u8>, SyncError> {
