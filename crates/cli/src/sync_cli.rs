@@ -87,7 +87,7 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
         .context("no device token: run `photopro connect`")?;
     let filters = Filters::from_config(&config)?;
     let mut fs = DiskFs::new(&folder, trash_dir(dirs)).with_hash(HashKind::Sha256).with_skip(move |name| filters.skips(name.as_bytes()));
-    let mut remote = HttpRemote::new(&api_url, &token)?;
+    let mut remote = HttpRemote::new(&api_url, &token)?.with_resume_dir(dirs.index_path().with_file_name("uploads-in-flight"));
     let mut index = Index::open(&dirs.index_path())?;
     let remote_key = index.ensure_remote("photoproos-storage", "photopro")?;
     let device = settings.device_name.clone().unwrap_or_else(|| hostname().unwrap_or_else(|| "this computer".into()));

@@ -22,9 +22,14 @@ struct LiveApi {
 
 impl LiveApi {
     fn start() -> LiveApi {
+        Self::start_with(|_| {})
+    }
+
+    fn start_with(configure: impl FnOnce(&mut photopro_api::server::ServeOptions)) -> LiveApi {
         let data = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let options = photopro_api::server::ServeOptions::embedded(data.path().to_path_buf());
+        let mut options = photopro_api::server::ServeOptions::embedded(data.path().to_path_buf());
+        configure(&mut options);
         let built = runtime.block_on(photopro_api::server::build(options)).unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -212,4 +217,33 @@ fn storage_full_is_one_clear_state_and_files_stay_local() {
     assert!(report.rounds <= 3, "no retry storm: {report:?}");
     assert!(work.path().join("sync/DJI_0019.JPG").is_file(), "the file stays local");
     assert_eq!(remote.snapshot().unwrap().len(), 1);
+}
+
+#[test]
+fn an_interrupted_multipart_upload_resumes_where_it_stopped() {
+    // Multipart from 6 MiB with 5 MiB parts, so a 12 MiB file is 5 + 5 + 2 MiB.
+    let api = LiveApi::start_with(|options| {
+        options.settings.multipart_threshold_bytes = 6 << 20;
+        options.settings.min_part_bytes = 5 << 20;
+    });
+    let token = api.device("Studio Mac", None);
+    let resume = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..12u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let hash = HashKind::Sha256.of_bytes(&bytes);
+
+    let mut first = HttpRemote::new(&api.base, &token).unwrap().with_resume_dir(resume.path());
+    first.snapshot().unwrap();
+    first.fail_after_parts = Some(2);
+    let error = first.upload(None, "wedding-panorama.tif", &bytes, &hash, None).unwrap_err();
+    assert!(matches!(error, SyncError::Transient { .. }), "{error:?}");
+    assert_eq!(first.bytes_sent, 10 << 20, "interrupted at 83 %");
+    drop(first);
+
+    // A new process: it finds the journal and sends only the last part.
+    let mut second = HttpRemote::new(&api.base, &token).unwrap().with_resume_dir(resume.path());
+    second.snapshot().unwrap();
+    let node = second.upload(None, "wedding-panorama.tif", &bytes, &hash, None).unwrap();
+    assert_eq!(second.bytes_sent, 2 << 20, "resumed at 83 %, not from zero");
+    assert_eq!(second.download(&node.id, &hash).unwrap(), bytes);
+    assert!(std::fs::read_dir(resume.path()).unwrap().next().is_none(), "the journal is gone once complete");
 }
