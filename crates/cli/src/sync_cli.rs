@@ -112,7 +112,13 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
                 println!("Waiting for {} file(s) still being written…", fs.unsettled);
                 std::thread::sleep(fs.settle_time());
                 waited += fs.settle_time();
-                result = engine.sync_once(&mut fs, &mut remote);
+                result = match (result, engine.sync_once(&mut fs, &mut remote)) {
+                    (Ok(mut so_far), Ok(next)) => {
+                        so_far.merge(next);
+                        Ok(so_far)
+                    }
+                    (_, next) => next,
+                };
             }
             match result {
                 Ok(report) => {

@@ -195,11 +195,13 @@ impl DiskFs {
                 let fingerprint = Fingerprint { inode: id, size: meta.len(), mtime_ns: mtime_ns(&meta) };
                 let modified = meta.modified().unwrap_or(now);
                 let settled = now.duration_since(modified).map(|age| age >= self.settle).unwrap_or(false);
-                let hash = if !settled {
+                // Content we know (the engine wrote it, or hashed it unchanged
+                // before) needs no settling; unknown content must stop changing first.
+                let hash = if let Some(hash) = self.hashes.get(&fingerprint) {
+                    Some(hash.clone())
+                } else if !settled {
                     self.unsettled += 1;
                     None
-                } else if let Some(hash) = self.hashes.get(&fingerprint) {
-                    Some(hash.clone())
                 } else {
                     match self.hash_kind.of_file(&path) {
                         Ok(hash) => {

@@ -73,6 +73,25 @@ pub struct SyncReport {
     pub log: Vec<String>,
 }
 
+impl SyncReport {
+    /// Add a later run's work to this one (the latest run decides the state flags).
+    pub fn merge(&mut self, later: SyncReport) {
+        self.rounds += later.rounds;
+        self.converged = later.converged;
+        self.uploads += later.uploads;
+        self.uploaded_bytes += later.uploaded_bytes;
+        self.downloads += later.downloads;
+        self.downloaded_bytes += later.downloaded_bytes;
+        self.moves += later.moves;
+        self.deletions += later.deletions;
+        self.conflicts += later.conflicts;
+        self.retryable_failures += later.retryable_failures;
+        self.deletions_awaiting_approval = later.deletions_awaiting_approval;
+        self.storage_full = later.storage_full;
+        self.log.extend(later.log);
+    }
+}
+
 /// The sync engine for one device and one remote.
 pub struct Engine<S: SyncedStore, C: Clock> {
     pub config: EngineConfig,

@@ -1,0 +1,130 @@
+//! `photopro connect` + `photopro sync --once` as real processes, two devices
+//! (two data dirs, two index databases, two sync folders) against the real API
+//! and its S3-compatible store on 127.0.0.1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct LiveApi {
+    _data: tempfile::TempDir,
+    base: String,
+    admin_token: String,
+    _runtime: tokio::runtime::Runtime,
+    _built: photopro_api::server::Built,
+}
+
+impl LiveApi {
+    fn start() -> LiveApi {
+        let data = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let built = runtime.block_on(photopro_api::server::build(photopro_api::server::ServeOptions::embedded(data.path().to_path_buf()))).unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let api = built.api.clone();
+        runtime.spawn(async move { photopro_api::launch(listener, api.into(), std::future::pending()).await });
+        let admin_token = std::fs::read_to_string(built.admin_token_file.as_ref().unwrap()).unwrap().trim().to_string();
+        LiveApi { _data: data, base, admin_token, _runtime: runtime, _built: built }
+    }
+
+    fn organization_token(&self) -> String {
+        let client = reqwest::blocking::Client::new();
+        let org: serde_json::Value = client
+            .post(format!("{}/admin/v1/organizations", self.base))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({ "name": "Smith Photography" }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let token: serde_json::Value = client
+            .post(format!("{}/admin/v1/organizations/{}/devices", self.base, org["id"].as_str().unwrap()))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({ "device_name": "test" }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        token["token"].as_str().unwrap().to_string()
+    }
+}
+
+fn photopro(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_photopro")).arg("--data-dir").arg(data).args(args).output().unwrap()
+}
+
+fn ok(output: Output) -> String {
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "failed: {text}\n{}", String::from_utf8_lossy(&output.stderr));
+    text
+}
+
+/// Copy with the original modification time, as a card reader would leave it
+/// (files modified moments ago are held back until they settle).
+fn copy_settled(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let modified = std::fs::metadata(from).unwrap().modified().unwrap();
+    std::fs::File::options().write(true).open(to).unwrap().set_modified(modified).unwrap();
+}
+
+#[test]
+fn two_devices_sync_through_the_cli() {
+    let api = LiveApi::start();
+    let work = tempfile::tempdir().unwrap();
+    let token_file = work.path().join("token");
+    std::fs::write(&token_file, api.organization_token()).unwrap();
+    let photos = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3");
+    let (data_a, data_b) = (work.path().join("data-a"), work.path().join("data-b"));
+    let (sync_a, sync_b) = (work.path().join("Sync A"), work.path().join("Sync B"));
+    std::fs::create_dir_all(sync_a.join("Brighton Beach")).unwrap();
+    copy_settled(&photos.join("DJI_0021.JPG"), &sync_a.join("Brighton Beach/DJI_0021.JPG"));
+    copy_settled(&photos.join("DJI_0022.JPG"), &sync_a.join("Brighton Beach/DJI_0022.JPG"));
+
+    for data in [&data_a, &data_b] {
+        let out = ok(photopro(data, &["connect", &api.base, "--token-file", token_file.to_str().unwrap()]));
+        assert!(out.contains("mode 0600"));
+    }
+    let up = ok(photopro(&data_a, &["sync", "--once", "--folder", sync_a.to_str().unwrap()]));
+    assert!(up.contains("Up to date: 2 uploaded"), "{up}");
+    let down = ok(photopro(&data_b, &["sync", "--once", "--folder", sync_b.to_str().unwrap()]));
+    assert!(down.contains("2 downloaded"), "{down}");
+    assert_eq!(
+        std::fs::read(sync_b.join("Brighton Beach/DJI_0022.JPG")).unwrap(),
+        std::fs::read(photos.join("DJI_0022.JPG")).unwrap()
+    );
+
+    // The merge base lives in each device's index: a second run has nothing to do.
+    let again = ok(photopro(&data_a, &["sync", "--once"]));
+    assert!(again.contains("Up to date: 0 uploaded (0.0 MB), 0 downloaded"), "{again}");
+
+    // Rename on B: one move, zero bytes, and A follows.
+    std::fs::rename(sync_b.join("Brighton Beach"), sync_b.join("2016 Brighton Beach")).unwrap();
+    let renamed = ok(photopro(&data_b, &["sync", "--once"]));
+    assert!(renamed.contains("0 uploaded (0.0 MB), 0 downloaded (0.0 MB), 1 moved"), "{renamed}");
+    ok(photopro(&data_a, &["sync", "--once"]));
+    assert!(sync_a.join("2016 Brighton Beach/DJI_0021.JPG").is_file());
+
+    // A deletion on B lands in A's sync trash and comes back with `trash restore`.
+    std::fs::remove_file(sync_b.join("2016 Brighton Beach/DJI_0021.JPG")).unwrap();
+    ok(photopro(&data_b, &["sync", "--once"]));
+    ok(photopro(&data_a, &["sync", "--once"]));
+    assert!(!sync_a.join("2016 Brighton Beach/DJI_0021.JPG").exists());
+    let trash = ok(photopro(&data_a, &["trash"]));
+    let id = trash.split_whitespace().next().unwrap().to_string();
+    assert!(trash.contains("2016 Brighton Beach/DJI_0021.JPG"), "{trash}");
+    ok(photopro(&data_a, &["trash", "restore", &id]));
+    assert!(sync_a.join("2016 Brighton Beach/DJI_0021.JPG").is_file());
+
+    // Paused means paused.
+    ok(photopro(&data_a, &["pause"]));
+    assert!(ok(photopro(&data_a, &["sync", "--once"])).contains("Paused"));
+    ok(photopro(&data_a, &["resume"]));
+    assert!(ok(photopro(&data_a, &["conflicts"])).contains("No conflicted copies"));
+}
+
+#[test]
+fn sync_without_connecting_says_what_to_do() {
+    let work = tempfile::tempdir().unwrap();
+    let out = photopro(&work.path().join("data"), &["sync", "--once", "--folder", work.path().join("Sync").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("photopro connect"));
+}
