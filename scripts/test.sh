@@ -4,6 +4,10 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$repo_root/scripts/setup.sh" --test
+"$repo_root/scripts/app-setup.sh" --driver
 cd "$repo_root"
 # Plain `cargo test` builds the default members: every crate except the desktop app.
 cargo test --locked --no-fail-fast "$@"
+# The desktop app: UI unit tests, mock-runtime commands, Playwright in chromium,
+# and the real app through tauri-driver under Xvfb (screenshots in target/screenshots/).
+"$repo_root/scripts/app-test.sh"

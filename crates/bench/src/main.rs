@@ -50,6 +50,15 @@ enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
+    /// Sync a folder of N × M MiB files up through the API (reservation per file)
+    /// into its local S3 store, vs `rclone copy` and `s5cmd cp` of the same folder
+    /// straight into the same store; then rename the folder and count the bytes.
+    Upload {
+        #[arg(long, default_value_t = 200)]
+        files: usize,
+        #[arg(long, default_value_t = 5)]
+        mib: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -58,6 +67,7 @@ fn main() -> Result<()> {
         Bench::Hash { mib } => hash(mib),
         Bench::Rescan { files, rounds } => rescan(files, rounds),
         Bench::Rows { rows } => rows_bench(rows),
+        Bench::Upload { files, mib } => upload(files, mib),
     }
 }
 
@@ -351,5 +361,111 @@ fn rows_bench(rows: usize) -> Result<()> {
     report("FTS5 rare term (one file name)", time(&mut || Ok(index.search("IMG_0424242", 50)?.len()))?);
     report("FTS5 common term, first 50 (\"twilight\")", time(&mut || Ok(index.search("twilight", 50)?.len()))?);
     report("FTS5 two terms (\"DJI\" AND \"aerial\"), first 50", time(&mut || Ok(index.search("DJI aerial", 50)?.len()))?);
+    Ok(())
+}
+
+struct RealClock;
+
+impl photopro_sync::engine::Clock for RealClock {
+    fn now_unix(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    }
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration)
+    }
+}
+
+fn upload(files: usize, mib: usize) -> Result<()> {
+    use photopro_sync::disk::{DiskFs, HashKind};
+    use photopro_sync::engine::{Engine, EngineConfig};
+    use photopro_sync::http::HttpRemote;
+    use photopro_sync::memory::MemStore;
+
+    let work = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let built = runtime.block_on(photopro_api::server::build(photopro_api::server::ServeOptions::embedded(work.path().join("api"))))?;
+    let store = built.embedded.as_ref().context("embedded store")?.config.clone();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let api = built.api.clone();
+    runtime.spawn(async move { photopro_api::launch(listener, api.into(), std::future::pending()).await });
+    let admin = std::fs::read_to_string(built.admin_token_file.as_ref().context("admin token")?)?.trim().to_string();
+    let client = reqwest::blocking::Client::new();
+    let org: serde_json::Value = client.post(format!("{base}/admin/v1/organizations")).bearer_auth(&admin)
+        .json(&serde_json::json!({ "name": "Bench", "tier": "BUSINESS" })).send()?.json()?;
+    let token: serde_json::Value = client.post(format!("{base}/admin/v1/organizations/{}/devices", org["id"].as_str().context("org id")?))
+        .bearer_auth(&admin).json(&serde_json::json!({ "device_name": "bench" })).send()?.json()?;
+    let token = token["token"].as_str().context("token")?.to_string();
+
+    let folder = work.path().join("sync/Wedding");
+    std::fs::create_dir_all(&folder)?;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..files {
+        let mut bytes = vec![0u8; mib << 20];
+        for chunk in bytes.chunks_mut(8) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            chunk.copy_from_slice(&seed.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(folder.join(format!("IMG_{i:04}.jpg")), &bytes)?;
+    }
+    let total_mb = (files * mib) as f64 * 1.048576;
+
+    let mut fs = DiskFs::new(work.path().join("sync"), work.path().join("trash")).with_hash(HashKind::Sha256).with_settle_time(Duration::ZERO);
+    let mut remote = HttpRemote::new(&base, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut merge_base = MemStore::default();
+    let start = Instant::now();
+    let report = Engine::new(EngineConfig::new("bench"), &mut merge_base, RealClock).map_err(|e| anyhow::anyhow!("{e}"))?
+        .sync_once(&mut fs, &mut remote).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ours = start.elapsed().as_secs_f64();
+    if report.uploads != files {
+        bail!("expected {files} uploads: {report:?}");
+    }
+
+    std::fs::rename(&folder, work.path().join("sync/Wedding 2026"))?;
+    let sent_before = remote.bytes_sent;
+    let start = Instant::now();
+    let rename = Engine::new(EngineConfig::new("bench"), &mut merge_base, RealClock).map_err(|e| anyhow::anyhow!("{e}"))?
+        .sync_once(&mut fs, &mut remote).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rename_time = start.elapsed().as_secs_f64();
+
+    println!("upload of {files} × {mib} MiB ({total_mb:.0} MB) from a sync folder, loopback, one store:");
+    println!("  photopro sync (hash + reserve + presigned PUT + complete per file): {ours:.2} s, {:.0} MB/s", total_mb / ours);
+    let source = work.path().join("sync/Wedding 2026");
+    let mut rclone = Command::new("rclone");
+    rclone
+        .args(["copy", "--s3-no-check-bucket"])
+        .arg(&source)
+        .arg(format!("bench:{}/rclone", store.bucket))
+        .env("RCLONE_CONFIG_BENCH_TYPE", "s3").env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", &store.access_key_id)
+        .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", &store.secret_access_key)
+        .env("RCLONE_CONFIG_BENCH_ENDPOINT", &store.endpoint).env("RCLONE_CONFIG_BENCH_REGION", "us-east-1")
+        .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true").env_remove("AWS_CA_BUNDLE");
+    let s5cmd = Command::new("s5cmd");
+    for (name, mut command) in [("rclone copy", rclone), ("s5cmd cp", s5cmd)] {
+        if name == "s5cmd cp" {
+            command.arg("--endpoint-url").arg(&store.endpoint).args(["cp"]).arg(format!("{}/", source.display()))
+                .arg(format!("s3://{}/s5cmd/", store.bucket))
+                .env("AWS_ACCESS_KEY_ID", &store.access_key_id).env("AWS_SECRET_ACCESS_KEY", &store.secret_access_key)
+                .env("AWS_REGION", "us-east-1").env_remove("AWS_CA_BUNDLE");
+        }
+        let start = Instant::now();
+        match command.stdout(std::process::Stdio::null()).status() {
+            Ok(status) if status.success() => {
+                let t = start.elapsed().as_secs_f64();
+                println!("  {name:<66} {t:.2} s, {:.0} MB/s  (photopro = {:.2}× its speed)", total_mb / t, t / ours);
+            }
+            other => println!("  {name}: not run ({other:?}); install with scripts/setup.sh --bench"),
+        }
+    }
+    println!(
+        "rename of the {files}-file folder: {} move(s), {} bytes uploaded, {} downloaded, {:.0} ms",
+        rename.moves,
+        remote.bytes_sent - sent_before,
+        rename.downloaded_bytes,
+        rename_time * 1000.0
+    );
     Ok(())
 }

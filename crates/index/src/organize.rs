@@ -53,6 +53,13 @@ fn is_within(outer: &[u8], inner: &[u8]) -> bool {
     outer.is_empty() || inner == outer || (inner.starts_with(outer) && inner.get(outer.len()) == Some(&b'/'))
 }
 
+/// A folder row: library, parent, rel_path, name, picked cover, library root.
+type FolderRow = (LibraryId, Option<FolderId>, Vec<u8>, String, Option<AssetId>, Vec<u8>);
+/// A tree row: id, parent, name, rel_path, photos directly inside.
+type TreeRow = (FolderId, Option<FolderId>, String, Vec<u8>, i64);
+/// A child folder: id, name, rel_path, picked cover, photos directly inside.
+type ChildRow = (FolderId, String, Vec<u8>, Option<AssetId>, i64);
+
 fn not_found(what: &'static str, id: impl std::fmt::Display) -> IndexError {
     IndexError::NotFound { what, name: id.to_string() }
 }
@@ -60,7 +67,7 @@ fn not_found(what: &'static str, id: impl std::fmt::Display) -> IndexError {
 impl Index {
     /// Details of one folder.
     pub fn folder(&self, id: FolderId) -> Result<FolderInfo> {
-        let row: Option<(LibraryId, Option<FolderId>, Vec<u8>, String, Option<AssetId>, Vec<u8>)> = self
+        let row: Option<FolderRow> = self
             .conn()
             .prepare_cached(
                 "SELECT f.library_id, f.parent_id, f.rel_path, f.name, f.cover_asset_id, l.root_path
@@ -95,7 +102,7 @@ impl Index {
                     (SELECT count(*) FROM assets a WHERE a.folder_id = f.id AND a.kind IN {PHOTO_KINDS})
              FROM folders f WHERE f.library_id = ?1"
         ))?;
-        let mut rows: Vec<(FolderId, Option<FolderId>, String, Vec<u8>, i64)> = statement
+        let mut rows: Vec<TreeRow> = statement
             .query_map([library], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
             .collect::<rusqlite::Result<_>>()?;
         // Sort by path components, case-insensitively, so children follow their parent.
@@ -141,7 +148,7 @@ impl Index {
     /// so a year or client folder never has a blank card.
     pub fn folder_cards(&self, parent: FolderId) -> Result<Vec<crate::FolderSummary>> {
         let info = self.folder(parent)?;
-        let mut children: Vec<(FolderId, String, Vec<u8>, Option<AssetId>, i64)> = self
+        let mut children: Vec<ChildRow> = self
             .conn()
             .prepare_cached(&format!(
                 "SELECT f.id, f.name, f.rel_path, f.cover_asset_id,
@@ -173,12 +180,12 @@ impl Index {
             any_cover: Option<(bool, Option<String>, String, AssetId)>,
         }
         let mut totals: std::collections::HashMap<Vec<u8>, Totals> = std::collections::HashMap::new();
-        let mut rows = self.conn().prepare_cached(&format!(
+        let mut rows = self.conn().prepare_cached(
             "SELECT f.rel_path, count(a.id), coalesce(sum(a.size), 0), min(a.taken_at_local), max(a.taken_at_local)
              FROM folders f JOIN assets a ON a.folder_id = f.id
              WHERE f.library_id = ?1 AND (?4 OR (f.rel_path >= ?2 AND f.rel_path < ?3))
-             GROUP BY f.id"
-        ))?;
+             GROUP BY f.id",
+        )?;
         let mut query = rows.query(params![info.library, low, high, whole_library])?;
         while let Some(row) = query.next()? {
             let Some(child) = child_of(&row.get::<_, Vec<u8>>(0)?) else { continue };

@@ -16,6 +16,9 @@ pub struct AppSettings {
     pub paused: bool,
     /// Launch at login (opt-in).
     pub start_at_login: bool,
+    /// Closing the window keeps PhotoPro running in the tray (sync continues);
+    /// off, closing the window quits.
+    pub close_to_tray: bool,
     /// Desktop notifications for finished uploads, cap warnings and conflicts.
     pub notifications: bool,
     /// Upload / download limits in KiB/s; `None` is unlimited.
@@ -31,6 +34,7 @@ impl Default for AppSettings {
             api_url: None,
             paused: false,
             start_at_login: false,
+            close_to_tray: true,
             notifications: true,
             upload_limit_kib: None,
             download_limit_kib: None,
@@ -83,7 +87,7 @@ mod tests {
         assert_eq!(AppSettings::load(&path).unwrap(), settings);
         std::fs::write(&path, br#"{"paused": true}"#).unwrap();
         let loaded = AppSettings::load(&path).unwrap();
-        assert!(loaded.paused && loaded.notifications, "missing keys take defaults");
+        assert!(loaded.paused && loaded.notifications && loaded.close_to_tray, "missing keys take defaults");
         std::fs::write(&path, b"{oops").unwrap();
         assert!(AppSettings::load(&path).unwrap_err().to_string().contains("app.json"));
     }

@@ -1,0 +1,167 @@
+//! Every command the UI can invoke. Each is a few lines that call the library
+//! crates; errors cross as [`AppError`].
+
+use crate::api::{self, UsageView};
+use crate::error::{AppError, Result};
+use crate::state::{self, AppState, SyncStatus};
+use crate::views::{self, FolderView, LibraryTree, SettingsView};
+use photopro_index::{AssetDetails, AssetFilter, AssetId, FolderId, FoundAsset, Status, StripPhoto};
+use photopro_library::organize::{self, Outcome, TrashEntry};
+use photopro_library::{AppSettings, Config};
+use std::path::PathBuf;
+use tauri::{AppHandle, Runtime, State};
+
+/// The index's id types serialize but do not deserialize: commands take raw ids.
+fn ids(raw: Vec<i64>) -> Vec<AssetId> {
+    raw.into_iter().map(AssetId).collect()
+}
+
+#[tauri::command]
+pub fn open_folder(state: State<'_, AppState>, folder: Option<i64>) -> Result<FolderView> {
+    views::folder_view(&state.reader(), folder.map(FolderId))
+}
+
+#[tauri::command]
+pub fn library_tree(state: State<'_, AppState>) -> Result<Vec<LibraryTree>> {
+    views::library_trees(&state.reader())
+}
+
+#[tauri::command]
+pub fn library_status(state: State<'_, AppState>) -> Result<Status> {
+    views::overview(&state.reader())
+}
+
+#[tauri::command]
+pub fn folder_strip(state: State<'_, AppState>, folder: i64) -> Result<Vec<StripPhoto>> {
+    Ok(state.reader().folder_strip(FolderId(folder), 8)?)
+}
+
+#[tauri::command]
+pub fn asset_details(state: State<'_, AppState>, asset: i64) -> Result<AssetDetails> {
+    let details = state.reader().asset(AssetId(asset))?;
+    details.ok_or_else(|| AppError::Invalid(format!("Photo {asset} is no longer in the library")))
+}
+
+#[tauri::command]
+pub fn find_assets(state: State<'_, AppState>, filter: AssetFilter) -> Result<Vec<FoundAsset>> {
+    Ok(state.reader().find_assets(&filter)?)
+}
+
+#[tauri::command]
+pub fn set_cover(state: State<'_, AppState>, folder: i64, asset: Option<i64>) -> Result<()> {
+    Ok(state.writer().set_folder_cover(FolderId(folder), asset.map(AssetId))?)
+}
+
+#[tauri::command]
+pub fn move_assets(state: State<'_, AppState>, assets: Vec<i64>, to: i64) -> Result<Outcome> {
+    Ok(organize::move_assets(&mut state.writer(), &ids(assets), FolderId(to))?)
+}
+
+#[tauri::command]
+pub fn copy_assets(state: State<'_, AppState>, assets: Vec<i64>, to: i64) -> Result<Outcome> {
+    Ok(organize::copy_assets(&mut state.writer(), &ids(assets), FolderId(to))?)
+}
+
+#[tauri::command]
+pub fn move_folder(state: State<'_, AppState>, folder: i64, to: i64) -> Result<PathBuf> {
+    Ok(organize::move_folder(&mut state.writer(), FolderId(folder), FolderId(to))?)
+}
+
+#[tauri::command]
+pub fn trash_assets(state: State<'_, AppState>, assets: Vec<i64>) -> Result<Outcome> {
+    Ok(organize::trash_assets(&mut state.writer(), &ids(assets))?)
+}
+
+#[tauri::command]
+pub fn trash_folder(state: State<'_, AppState>, folder: i64) -> Result<TrashEntry> {
+    Ok(organize::trash_folder(&mut state.writer(), FolderId(folder))?)
+}
+
+#[tauri::command]
+pub fn list_trash(state: State<'_, AppState>) -> Result<Vec<TrashEntry>> {
+    Ok(organize::list_trash(&state.reader())?)
+}
+
+/// Restores the item, then rescans so it is indexed again.
+#[tauri::command]
+pub fn restore_trash<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<PathBuf> {
+    let restored = organize::restore_from_trash(&state.reader(), &id)?;
+    state::start_scan(app);
+    Ok(restored)
+}
+
+#[tauri::command]
+pub fn delete_trash(state: State<'_, AppState>, id: String) -> Result<()> {
+    Ok(organize::delete_from_trash(&state.reader(), &id)?)
+}
+
+/// Files dropped from the desktop onto a folder: copy them in, then index them.
+#[tauri::command]
+pub fn import_files<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paths: Vec<PathBuf>, to: i64) -> Result<Outcome> {
+    let outcome = organize::import_files(&state.reader(), &paths, FolderId(to))?;
+    state::start_scan(app);
+    Ok(outcome)
+}
+
+/// Add a folder on disk as a library (from the native folder dialog) and index it.
+#[tauri::command]
+pub fn add_library<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<()> {
+    let root = path.canonicalize().map_err(|e| AppError::Invalid(format!("Cannot open {}: {e}", path.display())))?;
+    state.writer().add_library(&root)?;
+    state::start_scan(app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn remove_library(state: State<'_, AppState>, library: i64) -> Result<()> {
+    Ok(state.writer().remove_library(photopro_index::LibraryId(library))?)
+}
+
+#[tauri::command]
+pub fn rescan<R: Runtime>(app: AppHandle<R>) {
+    state::start_scan(app)
+}
+
+#[tauri::command]
+pub fn sync_status(state: State<'_, AppState>) -> SyncStatus {
+    state.sync_status()
+}
+
+#[tauri::command]
+pub fn set_paused<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paused: bool) -> Result<SyncStatus> {
+    let status = state.set_paused(paused)?;
+    state::publish_status(&app, &state);
+    Ok(status)
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView> {
+    views::settings_view(&state)
+}
+
+#[tauri::command]
+pub fn save_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, settings: AppSettings, filters: Config) -> Result<()> {
+    filters.save(&state.dirs.config_path())?;
+    crate::desktop::apply_start_at_login(&app, settings.start_at_login);
+    state.save_settings(settings)
+}
+
+/// Trade a pairing code for a device token, kept in the keychain.
+#[tauri::command]
+pub async fn pair_device(state: State<'_, AppState>, api_url: String, code: String, device_name: String) -> Result<()> {
+    state.save_settings(AppSettings { api_url: Some(api_url.clone()), device_name: Some(device_name.clone()), ..state.settings() })?;
+    let issued = api::pair_device(&state.http, &api_url, &code, &device_name).await?;
+    state.tokens.set(&issued.token)
+}
+
+#[tauri::command]
+pub fn sign_out(state: State<'_, AppState>) -> Result<()> {
+    state.tokens.clear()
+}
+
+#[tauri::command]
+pub async fn usage<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<UsageView> {
+    let view = crate::desktop::usage_view(&state).await;
+    crate::desktop::notify_usage_warning(&app, &state, &view);
+    Ok(view)
+}

@@ -1,0 +1,60 @@
+//! Desktop integration that is not a command: showing the window, start at
+//! login, notifications, and composing the usage bar's state.
+
+use crate::api::{self, UsageView};
+use crate::state::AppState;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_notification::NotificationExt as _;
+
+pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Register or unregister the login item (when the plugin is present).
+pub fn apply_start_at_login<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
+    if app.try_state::<tauri_plugin_autostart::AutoLaunchManager>().is_none() {
+        return;
+    }
+    let launcher = app.autolaunch();
+    let result = if enabled { launcher.enable() } else { launcher.disable() };
+    if let Err(error) = result {
+        tracing::warn!(%error, "cannot change start at login");
+    }
+}
+
+/// The usage bar's state from settings, the keychain and the API.
+pub async fn usage_view(state: &AppState) -> UsageView {
+    let Some(api_url) = state.settings().api_url.filter(|u| !u.is_empty()) else {
+        return UsageView::NotConnected { reason: "No PhotoProOS account is connected. Pair this computer in Settings.".into() };
+    };
+    let token = match state.tokens.get() {
+        Ok(Some(token)) => token,
+        Ok(None) => return UsageView::NotConnected { reason: "This computer is not paired yet. Pair it in Settings.".into() },
+        Err(error) => return UsageView::NotConnected { reason: error.to_string() },
+    };
+    match api::fetch_usage(&state.http, &api_url, &token).await {
+        Ok(usage) => UsageView::Connected { upgrade: api::upgrade_offer(&usage), usage, api_url },
+        Err(error) => UsageView::Unreachable { api_url, message: error.to_string() },
+    }
+}
+
+/// The highest warning threshold already notified in this session.
+static LAST_WARNED_PERCENT: AtomicU32 = AtomicU32::new(0);
+
+/// Notify once per threshold crossed (80 %, 95 %) when notifications are on.
+pub fn notify_usage_warning<R: Runtime>(app: &AppHandle<R>, state: &AppState, view: &UsageView) {
+    let UsageView::Connected { usage, .. } = view else { return };
+    let Some(warning) = &usage.warning else { return };
+    if !state.settings().notifications || LAST_WARNED_PERCENT.fetch_max(warning.threshold_percent, Ordering::SeqCst) >= warning.threshold_percent {
+        return;
+    }
+    if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
+        let _ = app.notification().builder().title("PhotoPro Storage").body(&warning.message).show();
+    }
+}

@@ -1,0 +1,332 @@
+//! The real commands, driven through Tauri's IPC on the mock runtime, on a
+//! library of real photos from `../shared/photos` copied into a temp dir and
+//! indexed by the real scanner.
+
+use crate::secrets::TokenStore;
+use crate::state::{AppState, LIBRARY_EVENT};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+use tauri::test::{mock_builder, MockRuntime};
+use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
+
+fn shared_photos() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/photos")
+}
+
+/// Three galleries of real photos, scanned.
+const LAYOUT: &[(&str, &str)] = &[
+    ("Brighton Beach", "dji-phantom3/DJI_0018.JPG"),
+    ("Brighton Beach", "dji-phantom3/DJI_0019.JPG"),
+    ("Brighton Beach", "dji-phantom3/DJI_0020.JPG"),
+    ("Caliterra/Flight 1", "aerial-12mp/IMG_9354.jpg"),
+    ("Caliterra/Flight 1", "aerial-12mp/IMG_9355.jpg"),
+    ("Studio", "cameras/Canon EOS 7D.jpg"),
+    ("Studio", "cameras/Apple iPhone 4.jpg"),
+];
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    data: PathBuf,
+    app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("Shoots");
+    for (folder, source) in LAYOUT {
+        let target = root.join(folder);
+        std::fs::create_dir_all(&target).unwrap();
+        let source = shared_photos().join(source);
+        std::fs::copy(&source, target.join(source.file_name().unwrap())).unwrap();
+    }
+    let data = dir.path().join("data");
+    let mut state = AppState::open(Some(data.clone())).unwrap();
+    state.tokens = TokenStore::File(data.join("device-token"));
+    {
+        let mut index = state.writer();
+        let library = index.add_library(&root).unwrap();
+        let options = photopro_library::scan::ScanOptions::new(&state.config().unwrap(), &state.dirs).unwrap();
+        photopro_library::scan::scan_library(&mut index, library, &options, &mut |_| {}).unwrap();
+    }
+    let app = crate::build_app(mock_builder(), tauri::generate_context!(test = true), state, false).unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    Harness { _dir: dir, root, data, app, window }
+}
+
+impl Harness {
+    fn call<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> Result<T, Value> {
+        let request = tauri::webview::InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: tauri::test::INVOKE_KEY.to_string(),
+        };
+        tauri::test::get_ipc_response(&self.window, request).map(|body| body.deserialize().unwrap())
+    }
+
+    fn ok<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> T {
+        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn card<'a>(view: &'a Value, name: &str) -> &'a Value {
+        view["folders"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no card {name}"))
+    }
+
+    /// Run `action`, then wait (bounded) for the scan it starts to announce the new library state.
+    fn and_wait_for_scan<T>(&self, action: impl FnOnce() -> T) -> T {
+        let (tx, rx) = mpsc::channel();
+        let id = self.app.listen(LIBRARY_EVENT, move |_| {
+            let _ = tx.send(());
+        });
+        let value = action();
+        rx.recv_timeout(Duration::from_secs(120)).expect("the scan finished");
+        self.app.unlisten(id);
+        value
+    }
+}
+
+#[test]
+fn home_grid_shows_each_gallery_with_cover_count_and_dates() {
+    let h = harness();
+    let home: Value = h.ok("open_folder", json!({ "folder": null }));
+    assert_eq!(home["folder"]["name"], "Shoots");
+    let names: Vec<&str> = home["folders"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Brighton Beach", "Caliterra", "Studio"]);
+    let beach = Harness::card(&home, "Brighton Beach");
+    assert_eq!(beach["photos"], 3);
+    assert!(beach["first_taken"].as_str().unwrap().starts_with("2016-06-23"), "{beach}");
+    let caliterra = Harness::card(&home, "Caliterra");
+    assert_eq!((caliterra["photos"].as_u64(), caliterra["files_total"].as_u64()), (Some(0), Some(2)));
+    assert!(caliterra["cover"].is_number(), "a parent folder's cover comes from below it");
+
+    // The cover is served by the thumb: protocol straight from the cache.
+    let state = h.app.state::<AppState>();
+    let cover = beach["cover"].as_i64().unwrap();
+    let jpeg = crate::protocol::thumbnail(&state, &format!("/grid/{cover}")).unwrap();
+    assert_eq!(&jpeg[..2], b"\xff\xd8");
+    let preview = crate::protocol::thumbnail(&state, &format!("/preview/{cover}")).unwrap();
+    assert!(preview.len() > jpeg.len());
+    assert_eq!(crate::protocol::thumbnail(&state, "/grid/999999"), Err(tauri::http::StatusCode::NOT_FOUND));
+    assert_eq!(crate::protocol::thumbnail(&state, "/huge/1"), Err(tauri::http::StatusCode::BAD_REQUEST));
+
+    let strip: Vec<Value> = h.ok("folder_strip", json!({ "folder": beach["id"] }));
+    assert_eq!(strip.len(), 3);
+    let opened: Value = h.ok("open_folder", json!({ "folder": beach["id"] }));
+    let ancestry: Vec<&str> = opened["ancestry"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(ancestry, ["Shoots", "Brighton Beach"]);
+    assert_eq!(opened["photos"].as_array().unwrap().len(), 3);
+
+    let tree: Vec<Value> = h.ok("library_tree", json!({}));
+    assert_eq!(tree[0]["folders"].as_array().unwrap().len(), 5, "root + 4 folders");
+    let found: Vec<Value> = h.ok("find_assets", json!({ "filter": { "camera": "fc300", "has_gps": true } }));
+    assert_eq!(found.len(), 3);
+    let status: Value = h.ok("library_status", json!({}));
+    assert_eq!(status["photos"], 7);
+}
+
+#[test]
+fn moving_a_photo_by_drag_and_drop_changes_disk_and_index_and_trash_restores() {
+    let h = harness();
+    let home: Value = h.ok("open_folder", json!({ "folder": null }));
+    let beach = Harness::card(&home, "Brighton Beach")["id"].clone();
+    let studio = Harness::card(&home, "Studio")["id"].clone();
+    let photos: Value = h.ok("open_folder", json!({ "folder": beach }));
+    let photo = photos["photos"][0].clone();
+
+    let outcome: Value = h.ok("move_assets", json!({ "assets": [photo["id"]], "to": studio }));
+    assert_eq!(outcome["done"], 1);
+    assert!(h.root.join("Studio").join(photo["name"].as_str().unwrap()).is_file());
+    let studio_view: Value = h.ok("open_folder", json!({ "folder": studio }));
+    assert!(studio_view["photos"].as_array().unwrap().iter().any(|p| p["id"] == photo["id"]));
+    let home: Value = h.ok("open_folder", json!({ "folder": null }));
+    assert_eq!(Harness::card(&home, "Brighton Beach")["photos"], 2);
+    assert_eq!(Harness::card(&home, "Studio")["photos"], 3);
+
+    let trashed: Value = h.ok("trash_assets", json!({ "assets": [photo["id"]] }));
+    let entry = trashed["trash_ids"][0].as_str().unwrap().to_string();
+    let trash: Vec<Value> = h.ok("list_trash", json!({}));
+    assert_eq!(trash.len(), 1);
+    assert!(!h.root.join("Studio").join(photo["name"].as_str().unwrap()).exists());
+    let _: PathBuf = h.and_wait_for_scan(|| h.ok("restore_trash", json!({ "id": entry })));
+    let studio_view: Value = h.ok("open_folder", json!({ "folder": studio }));
+    assert!(studio_view["photos"].as_array().unwrap().iter().any(|p| p["name"] == photo["name"]), "re-indexed after restore");
+    assert!(h.ok::<Vec<Value>>("list_trash", json!({})).is_empty());
+}
+
+#[test]
+fn files_dropped_from_the_desktop_are_copied_in_and_indexed() {
+    let h = harness();
+    let home: Value = h.ok("open_folder", json!({ "folder": null }));
+    let studio = Harness::card(&home, "Studio")["id"].clone();
+    let dropped = shared_photos().join("cameras/Canon EOS D60.jpg");
+    let outcome: Value = h.and_wait_for_scan(|| h.ok("import_files", json!({ "paths": [dropped], "to": studio })));
+    assert_eq!(outcome["done"], 1);
+    let view: Value = h.ok("open_folder", json!({ "folder": studio }));
+    let imported = view["photos"].as_array().unwrap().iter().find(|p| p["name"] == "Canon EOS D60.jpg").expect("indexed");
+    assert_eq!(imported["thumb_state"], "ready");
+}
+
+#[test]
+fn pause_from_the_tray_changes_and_persists_the_status() {
+    let h = harness();
+    let status: Value = h.ok("sync_status", json!({}));
+    assert_eq!((status["state"].as_str(), status["paused"].as_bool()), (Some("idle"), Some(false)));
+    crate::tray::handle_menu(h.app.handle(), "pause");
+    let status: Value = h.ok("sync_status", json!({}));
+    assert_eq!((status["state"].as_str(), status["summary"].as_str()), (Some("paused"), Some("Paused")));
+    let saved: Value = serde_json::from_slice(&std::fs::read(h.data.join("app.json")).unwrap()).unwrap();
+    assert_eq!(saved["paused"], true);
+    crate::tray::handle_menu(h.app.handle(), "pause");
+    assert_eq!(h.ok::<Value>("sync_status", json!({}))["paused"], false);
+    let via_command: Value = h.ok("set_paused", json!({ "paused": true }));
+    assert_eq!(via_command["state"], "paused");
+}
+
+#[test]
+fn errors_cross_the_boundary_as_kind_and_plain_message() {
+    let h = harness();
+    let error = h.call::<Value>("asset_details", json!({ "asset": 987654 })).unwrap_err();
+    assert_eq!(error["kind"], "invalid");
+    assert!(error["message"].as_str().unwrap().contains("no longer in the library"));
+    let error = h.call::<Value>("move_folder", json!({ "folder": 987654, "to": 1 })).unwrap_err();
+    assert_eq!(error["kind"], "not_found");
+    let error = h
+        .call::<Value>("save_settings", json!({ "settings": { "api_url": "ftp://nope" }, "filters": {} }))
+        .unwrap_err();
+    assert_eq!(error["kind"], "invalid");
+}
+
+/// A one-route HTTP server on 127.0.0.1 that answers every request with
+/// `body` and reports the request line and headers it saw.
+fn serve_once_per_request(status: &str, body: String, requests: usize) -> (String, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let status = status.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut request_body = vec![0; length];
+            reader.read_exact(&mut request_body).unwrap();
+            head.push_str(&String::from_utf8_lossy(&request_body));
+            let _ = tx.send(head);
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(response.as_bytes()).unwrap();
+        }
+    });
+    (address, rx)
+}
+
+fn usage_at_cap() -> photopro_wire::Usage {
+    use photopro_wire as wire;
+    wire::Usage {
+        plan: wire::Plan { tier: wire::Tier::Free, add_ons: vec![] },
+        used_bytes: 25 * wire::GIB,
+        reserved_bytes: 0,
+        limit_bytes: 25 * wire::GIB,
+        percent_used: 100.0,
+        warning: Some(wire::UsageWarning { threshold_percent: 95, message: "You have used 100 % of your storage.".into() }),
+        classes: vec![wire::ClassUsage {
+            storage_class: wire::StorageClass::Standard,
+            bytes: 25 * wire::GIB,
+            object_count: 1200,
+            percent_of_limit: 100.0,
+            monthly_cost_usd: 0.38,
+        }],
+        trash_bytes: 0,
+        monthly_storage_cost_usd: 0.38,
+        top_folders: vec![],
+    }
+}
+
+#[test]
+fn usage_is_not_connected_until_paired_then_comes_from_the_api_with_an_upgrade_offer() {
+    let h = harness();
+    let view: Value = h.ok("usage", json!({}));
+    assert_eq!(view["state"], "not_connected");
+
+    let token = json!({ "organization_id": uuid_zero(), "device_id": uuid_zero(), "token": "ppd_test-token" });
+    let (api, seen) = serve_once_per_request("200 OK", token.to_string(), 1);
+    let () = h.ok("pair_device", json!({ "apiUrl": api, "code": "k7qx-m2rd", "deviceName": "Test laptop" }));
+    let request = seen.recv().unwrap();
+    assert!(request.starts_with("POST /v1/devices/pair "), "{request}");
+    assert!(request.contains("\"pairing_code\":\"k7qx-m2rd\""), "{request}");
+    assert_eq!(std::fs::read_to_string(h.data.join("device-token")).unwrap(), "ppd_test-token");
+    let settings: Value = h.ok("get_settings", json!({}));
+    assert_eq!(settings["paired"], true);
+    assert!(!settings.to_string().contains("ppd_test-token"), "the token never goes to the UI");
+
+    // Point the saved API URL at a server that answers the usage call.
+    let (usage_api, seen) = serve_once_per_request("200 OK", serde_json::to_string(&usage_at_cap()).unwrap(), 1);
+    let mut app_settings: Value = settings["app"].clone();
+    app_settings["api_url"] = json!(usage_api);
+    let () = h.ok("save_settings", json!({ "settings": app_settings, "filters": settings["filters"] }));
+    let view: Value = h.ok("usage", json!({}));
+    let request = seen.recv().unwrap();
+    assert!(request.starts_with("GET /v1/usage "), "{request}");
+    assert!(request.to_ascii_lowercase().contains("authorization: bearer ppd_test-token"), "{request}");
+    assert_eq!(view["state"], "connected");
+    assert_eq!(view["usage"]["used_bytes"], 25 * photopro_wire::GIB);
+    assert_eq!(view["upgrade"]["tier"], "STARTER");
+
+    let (down, _down_requests) = serve_once_per_request("401 Unauthorized", r#"{"error":"unauthorized","message":"revoked"}"#.into(), 1);
+    app_settings["api_url"] = json!(down);
+    let () = h.ok("save_settings", json!({ "settings": app_settings, "filters": settings["filters"] }));
+    let view: Value = h.ok("usage", json!({}));
+    assert_eq!(view["state"], "unreachable");
+    assert!(view["message"].as_str().unwrap().contains("Pair the device again"), "{view}");
+}
+
+fn uuid_zero() -> &'static str {
+    "00000000-0000-0000-0000-000000000000"
+}
+
+#[test]
+fn update_check_reads_a_manifest_served_on_loopback() {
+    use tauri_plugin_updater::UpdaterExt;
+    let h = harness();
+    let target = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    let manifest = |version: &str| {
+        json!({
+            "version": version,
+            "notes": "Faster grid",
+            "pub_date": "2026-01-01T00:00:00Z",
+            "platforms": { target.clone(): { "url": "http://127.0.0.1:9/PhotoPro.AppImage.tar.gz", "signature": "dW50cnVzdGVk" } }
+        })
+        .to_string()
+    };
+    for (version, expect_update) in [("9.9.9", true), ("0.0.1", false)] {
+        let (server, seen) = serve_once_per_request("200 OK", manifest(version), 1);
+        let updater = h.app.updater_builder().endpoints(vec![format!("{server}/update.json").parse().unwrap()]).unwrap().build().unwrap();
+        let update = tauri::async_runtime::block_on(updater.check()).unwrap();
+        assert!(seen.recv().unwrap().starts_with("GET /update.json "));
+        assert_eq!(update.as_ref().map(|u| u.version.as_str()), expect_update.then_some("9.9.9"), "manifest {version}");
+    }
+}
+

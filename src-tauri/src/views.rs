@@ -1,0 +1,89 @@
+//! The shapes the screens ask for, composed from index queries. No logic
+//! beyond putting query results side by side.
+
+use crate::error::Result;
+use photopro_index::{AssetSummary, FolderId, FolderInfo, FolderNode, FolderSummary, Index, Library, Status};
+use serde::Serialize;
+
+/// One open folder: where it is, its subfolders as cards, its photos.
+#[derive(Debug, Serialize)]
+pub struct FolderView {
+    pub folder: Option<FolderInfo>,
+    /// Library root first; empty when no library exists yet.
+    pub ancestry: Vec<FolderInfo>,
+    pub folders: Vec<FolderSummary>,
+    pub photos: Vec<AssetSummary>,
+}
+
+/// `None` opens the home screen: the root of the first library.
+pub fn folder_view(index: &Index, folder: Option<FolderId>) -> Result<FolderView> {
+    let folder = match folder {
+        Some(id) => Some(id),
+        None => match index.libraries()?.first() {
+            Some(library) => index.folder_id(library.id, b"")?,
+            None => None,
+        },
+    };
+    let Some(folder) = folder else {
+        return Ok(FolderView { folder: None, ancestry: Vec::new(), folders: Vec::new(), photos: Vec::new() });
+    };
+    let mut ancestry = index.folder_ancestry(folder)?;
+    Ok(FolderView {
+        // One pass over the subtree; a folder of folders shows a photo from below it.
+        folders: index.folder_cards(folder)?,
+        photos: index.list_assets(folder)?,
+        folder: ancestry.pop().inspect(|f| ancestry.push(f.clone())),
+        ancestry,
+    })
+}
+
+/// The sidebar: each library with its folder tree.
+#[derive(Debug, Serialize)]
+pub struct LibraryTree {
+    pub library: Library,
+    pub root: FolderId,
+    pub name: String,
+    pub folders: Vec<FolderNode>,
+}
+
+pub fn library_trees(index: &Index) -> Result<Vec<LibraryTree>> {
+    let mut out = Vec::new();
+    for library in index.libraries()? {
+        let Some(root) = index.folder_id(library.id, b"")? else { continue };
+        out.push(LibraryTree { name: index.folder(root)?.name, root, folders: index.folder_tree(library.id)?, library });
+    }
+    Ok(out)
+}
+
+/// Totals for the status bar and the empty state.
+pub fn overview(index: &Index) -> Result<Status> {
+    let mut status = index.status()?;
+    // The per-file error list can be long; the UI asks for it separately.
+    status.error_files.truncate(50);
+    Ok(status)
+}
+
+/// Settings as the Settings screen edits them; the token itself never leaves Rust.
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    pub app: photopro_library::AppSettings,
+    pub filters: photopro_library::Config,
+    pub paired: bool,
+    pub token_store: &'static str,
+    pub token_error: Option<String>,
+    pub data_dir: std::path::PathBuf,
+    pub version: &'static str,
+}
+
+pub fn settings_view(state: &crate::state::AppState) -> Result<SettingsView> {
+    let token = state.tokens.get();
+    Ok(SettingsView {
+        app: state.settings(),
+        filters: state.config()?,
+        paired: matches!(token, Ok(Some(_))),
+        token_store: state.tokens.describe(),
+        token_error: token.err().map(|e| e.to_string()),
+        data_dir: state.dirs.index_path().parent().map(std::path::PathBuf::from).unwrap_or_default(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}

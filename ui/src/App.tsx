@@ -1,0 +1,162 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { listen } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open } from "@tauri-apps/plugin-dialog";
+import { api, errorMessage } from "./api";
+import { Browser, type Notice } from "./components/Browser";
+import { forgetStrips } from "./components/FolderCard";
+import { SettingsScreen, type Theme } from "./components/SettingsScreen";
+import { Sidebar, type Screen } from "./components/Sidebar";
+import { SyncScreen } from "./components/SyncScreen";
+import { plural } from "./format";
+import type { FolderView, LibraryStatus, LibraryTree, SyncStatus, TrashEntry, UsageView } from "./types";
+
+function applyTheme(theme: Theme) {
+  const dark = theme === "dark" || (theme === "system" && window.matchMedia?.("(prefers-color-scheme: dark)").matches);
+  document.documentElement.dataset.theme = dark ? "dark" : "light";
+}
+
+export function App() {
+  const [screen, setScreen] = useState<Screen>("library");
+  const [folder, setFolder] = useState<number | null>(null);
+  const [view, setView] = useState<FolderView | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const [trees, setTrees] = useState<LibraryTree[]>([]);
+  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const [library, setLibrary] = useState<LibraryStatus | null>(null);
+  const [trash, setTrash] = useState<TrashEntry[]>([]);
+  const [usage, setUsage] = useState<UsageView | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const [dropping, setDropping] = useState(false);
+  const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem("theme") as Theme) ?? "system");
+  const folderRef = useRef<number | null>(null);
+  folderRef.current = view?.folder?.id ?? folder;
+
+  useEffect(() => {
+    applyTheme(theme);
+    localStorage.setItem("theme", theme);
+    const media = window.matchMedia?.("(prefers-color-scheme: dark)");
+    const follow = () => applyTheme(theme);
+    media?.addEventListener?.("change", follow);
+    return () => media?.removeEventListener?.("change", follow);
+  }, [theme]);
+
+  const loadFolder = useCallback((id: number | null) => {
+    setLoading(true);
+    api.openFolder(id).then(
+      (v) => { setView(v); setError(null); },
+      (e) => setError(errorMessage(e)),
+    ).finally(() => setLoading(false));
+  }, []);
+
+  const refreshSide = useCallback(() => {
+    api.libraryTree().then(setTrees, () => {});
+    api.libraryStatus().then(setLibrary, () => {});
+    api.listTrash().then(setTrash, () => {});
+    api.syncStatus().then(setStatus, () => {});
+  }, []);
+  const refreshUsage = useCallback(() => { api.usage().then(setUsage, (e) => setUsage({ state: "unreachable", api_url: "", message: errorMessage(e) })); }, []);
+
+  const refreshAll = useCallback(() => {
+    forgetStrips();
+    loadFolder(folderRef.current);
+    refreshSide();
+    refreshUsage();
+  }, [loadFolder, refreshSide, refreshUsage]);
+
+  useEffect(() => { loadFolder(folder); }, [folder, loadFolder]);
+  useEffect(() => {
+    refreshSide();
+    refreshUsage();
+    const timer = setInterval(refreshUsage, 60_000);
+    const unlisten = [
+      listen<SyncStatus>("sync-status", (e) => setStatus(e.payload)),
+      listen("library-changed", () => refreshAll()),
+    ];
+    return () => { clearInterval(timer); unlisten.forEach((p) => p.then((u) => u())); };
+  }, [refreshSide, refreshUsage, refreshAll]);
+
+  const showNotice = useCallback((n: Notice) => setNotice(n), []);
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(null), notice.undo ? 8000 : 4500);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
+  const openFolder = useCallback((id: number | null) => {
+    setScreen("library");
+    if (id === folderRef.current) loadFolder(id);
+    else setFolder(id);
+  }, [loadFolder]);
+
+  const addLibrary = useCallback(() => {
+    open({ directory: true, multiple: false, title: "Choose your photo library folder" }).then((path) => {
+      if (typeof path === "string") api.addLibrary(path).then(() => { showNotice({ text: "Reading your library…" }); refreshAll(); }, (e) => showNotice({ text: errorMessage(e), error: true }));
+    }, (e) => showNotice({ text: errorMessage(e), error: true }));
+  }, [refreshAll, showNotice]);
+
+  // Files dropped from Finder / Explorer: onto a card or sidebar folder, or into the open folder.
+  useEffect(() => {
+    let highlighted: HTMLElement | null = null;
+    const folderAt = (x: number, y: number) => {
+      const scale = window.devicePixelRatio || 1;
+      return document.elementFromPoint(x / scale, y / scale)?.closest<HTMLElement>("[data-drop-folder]") ?? null;
+    };
+    const highlight = (el: HTMLElement | null) => {
+      if (el === highlighted) return;
+      highlighted?.classList.remove("drop-target");
+      el?.classList.add("drop-target");
+      highlighted = el;
+    };
+    const unlisten = getCurrentWebview().onDragDropEvent((event) => {
+      const p = event.payload;
+      if (p.type === "enter" || p.type === "over") {
+        setDropping(true);
+        highlight(folderAt(p.position.x, p.position.y));
+      } else if (p.type === "leave") {
+        setDropping(false);
+        highlight(null);
+      } else if (p.type === "drop") {
+        setDropping(false);
+        const el = folderAt(p.position.x, p.position.y);
+        highlight(null);
+        const to = el ? Number(el.dataset.dropFolder) : folderRef.current;
+        if (to == null || p.paths.length === 0) return;
+        api.importFiles(p.paths, to).then((o) => {
+          showNotice({ text: `Importing ${plural(o.done, "file")}${o.failed.length ? ` · ${o.failed.length} skipped: ${o.failed[0].error}` : ""}`, error: o.done === 0 && o.failed.length > 0 });
+          refreshAll();
+        }, (e) => showNotice({ text: errorMessage(e), error: true }));
+      }
+    });
+    return () => { unlisten.then((u) => u()); };
+  }, [refreshAll, showNotice]);
+
+  return (
+    <div className="app">
+      <Sidebar screen={screen} trees={trees} currentFolder={view?.folder?.id ?? null} trashCount={trash.length} usage={usage}
+        onScreen={setScreen} onOpenFolder={openFolder} />
+      <div className="main" style={{ position: "relative" }}>
+        {screen === "library" && (
+          <Browser view={view} loading={loading} error={error} trees={trees} onOpenFolder={openFolder}
+            onChanged={refreshAll} onNotice={showNotice} onAddLibrary={addLibrary} />
+        )}
+        {screen === "sync" && <SyncScreen status={status} library={library} trash={trash} onChanged={refreshAll} onNotice={showNotice} />}
+        {screen === "settings" && <SettingsScreen trees={trees} theme={theme} onTheme={setTheme} onChanged={refreshAll} onNotice={showNotice} onAddLibrary={addLibrary} />}
+        <footer className="statusbar" role="status" aria-live="polite">
+          <span className={`dot ${status?.state ?? ""}`} />
+          <span data-testid="status-summary">{status?.summary ?? "Starting…"}</span>
+          <span className="spacer" />
+          {library && <span>{plural(library.photos, "photo")} · {plural(library.galleries, "gallery", "galleries")}</span>}
+        </footer>
+        {dropping && <div className="drop-hint"><span>Drop on a folder to copy the files into it, or anywhere to add them to {view?.folder?.name ?? "this folder"}</span></div>}
+      </div>
+      {notice && (
+        <div className={`toast ${notice.error ? "error" : ""}`} role={notice.error ? "alert" : "status"}>
+          <span>{notice.text}</span>
+          {notice.undo && <button onClick={() => { notice.undo?.(); setNotice(null); }}>Undo</button>}
+        </div>
+      )}
+    </div>
+  );
+}
