@@ -52,7 +52,7 @@ bin="$CARGO_TARGET_DIR/debug"
 step "E2E library from ../shared/photos"
 rm -rf "$e2e"
 mkdir -p "$e2e"
-cp -r "$repo_root/../shared/photos" "$e2e/Shoots"
+cp -r "${PHOTOPRO_SHARED_PHOTOS:-$repo_root/../shared/photos}" "$e2e/Shoots"
 "$bin/photopro" --data-dir "$e2e/data" library add "$e2e/Shoots" >/dev/null
 "$bin/photopro" --data-dir "$e2e/data" scan >/dev/null
 

@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$repo_root/scripts/setup.sh"
 cd "$repo_root"
-folder="$(cd "${1:-$repo_root/../shared/photos}" && pwd)"
+folder="$(cd "${1:-${PHOTOPRO_SHARED_PHOTOS:-$repo_root/../shared/photos}}" && pwd)"
 data_dir="${PHOTOPRO_DATA_DIR:-$repo_root/.photopro}"
 api_dir="$data_dir/api"
 listen="${PHOTOPRO_LISTEN:-127.0.0.1:8787}"

@@ -14,7 +14,7 @@ use tauri::test::{mock_builder, MockRuntime};
 use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
 
 fn shared_photos() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/photos")
+    std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/photos").to_string()))
 }
 
 /// Three galleries of real photos, scanned.

@@ -26,7 +26,7 @@ fi
 if [ ! -f "$bench/status.json" ]; then
 rm -rf "$bench"
 mkdir -p "$bench"
-python3 - "$bench" "$repo_root/../shared/photos/cameras" <<'PY'
+python3 - "$bench" "${PHOTOPRO_SHARED_PHOTOS:-$repo_root/../shared/photos}/cameras" <<'PY'
 import os, shutil, sys
 bench, cameras = sys.argv[1], sys.argv[2]
 sources = sorted((os.path.getsize(os.path.join(cameras, n)), n) for n in os.listdir(cameras) if n.lower().endswith(".jpg"))

@@ -91,7 +91,7 @@ fn pin_to_one_core() {
 }
 
 fn thumbnails(photos: Option<PathBuf>, rounds: usize) -> Result<()> {
-    let dir = photos.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/aerial-12mp"));
+    let dir = photos.unwrap_or_else(|| std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("aerial-12mp"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .map(|e| e.unwrap().path())
@@ -186,7 +186,7 @@ fn hash(mib: usize) -> Result<()> {
 
 /// A tiny valid JPEG so the initial index exercises the whole pipeline.
 fn tiny_jpeg() -> Vec<u8> {
-    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/exif-samples/jpg/invalid/image01551.jpg");
+    let photos = std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("exif-samples/jpg/invalid/image01551.jpg");
     std::fs::read(photos).unwrap_or_else(|_| b"\xff\xd8\xff\xd9".to_vec())
 }
 

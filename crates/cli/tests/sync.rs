@@ -72,7 +72,7 @@ fn two_devices_sync_through_the_cli() {
     let work = tempfile::tempdir().unwrap();
     let token_file = work.path().join("token");
     std::fs::write(&token_file, api.organization_token()).unwrap();
-    let photos = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3");
+    let photos = std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("dji-phantom3");
     let (data_a, data_b) = (work.path().join("data-a"), work.path().join("data-b"));
     let (sync_a, sync_b) = (work.path().join("Sync A"), work.path().join("Sync B"));
     std::fs::create_dir_all(sync_a.join("Brighton Beach")).unwrap();

@@ -181,7 +181,7 @@ fn two_sync_folders_on_disk_converge_through_a_remote() {
     let (mut store_a, mut store_b) = (MemStore::default(), MemStore::default());
     std::fs::create_dir_all(a.dir.path().join("sync/2026/Smith Residence")).unwrap();
     std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3/DJI_0018.JPG"),
+        std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("dji-phantom3/DJI_0018.JPG"),
         a.dir.path().join("sync/2026/Smith Residence/DJI_0018.JPG"),
     )
     .unwrap();

@@ -135,7 +135,7 @@ fn two_devices_sync_real_photos_through_the_api_and_an_s3_store() {
     let api = LiveApi::start();
     let token = api.device("Studio Mac", None);
     let work = tempfile::tempdir().unwrap();
-    let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3");
+    let photos = std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("dji-phantom3");
     let gallery = work.path().join("a/2016/Brighton Beach");
     std::fs::create_dir_all(&gallery).unwrap();
     for name in ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"] {
@@ -203,7 +203,7 @@ fn storage_full_is_one_clear_state_and_files_stay_local() {
     // 6 MiB: room for one DJI photo (~3.4 MB) but not two.
     let token = api.device("Laptop", Some(6 * 1024 * 1024));
     let work = tempfile::tempdir().unwrap();
-    let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/dji-phantom3");
+    let photos = std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("dji-phantom3");
     std::fs::create_dir_all(work.path().join("sync")).unwrap();
     for name in ["DJI_0018.JPG", "DJI_0019.JPG"] {
         std::fs::copy(photos.join(name), work.path().join("sync").join(name)).unwrap();
