@@ -29,6 +29,7 @@ pub mod clock;
 pub mod db;
 pub mod embedded;
 pub mod error;
+pub mod local;
 pub mod names;
 pub mod routes;
 pub mod server;

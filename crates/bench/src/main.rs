@@ -382,20 +382,9 @@ fn upload(files: usize, mib: usize) -> Result<()> {
     use photopro_sync::memory::MemStore;
 
     let work = tempfile::tempdir()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let built = runtime.block_on(photopro_api::server::build(photopro_api::server::ServeOptions::embedded(work.path().join("api"))))?;
-    let store = built.embedded.as_ref().context("embedded store")?.config.clone();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let api = built.api.clone();
-    runtime.spawn(async move { photopro_api::launch(listener, api.into(), std::future::pending()).await });
-    let admin = std::fs::read_to_string(built.admin_token_file.as_ref().context("admin token")?)?.trim().to_string();
-    let client = reqwest::blocking::Client::new();
-    let org: serde_json::Value = client.post(format!("{base}/admin/v1/organizations")).bearer_auth(&admin)
-        .json(&serde_json::json!({ "name": "Bench", "tier": "BUSINESS" })).send()?.json()?;
-    let token: serde_json::Value = client.post(format!("{base}/admin/v1/organizations/{}/devices", org["id"].as_str().context("org id")?))
-        .bearer_auth(&admin).json(&serde_json::json!({ "device_name": "bench" })).send()?.json()?;
-    let token = token["token"].as_str().context("token")?.to_string();
+    let api = photopro_api::local::LocalApi::start(work.path().join("api"), |_| {})?;
+    let (base, store) = (api.base.clone(), api.store.clone());
+    let token = api.device_token("Bench", None)?;
 
     let folder = work.path().join("sync/Wedding");
     std::fs::create_dir_all(&folder)?;

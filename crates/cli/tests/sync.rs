@@ -2,49 +2,25 @@
 //! (two data dirs, two index databases, two sync folders) against the real API
 //! and its S3-compatible store on 127.0.0.1.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+/// A running API with its embedded S3 store, in this process.
 struct LiveApi {
     _data: tempfile::TempDir,
+    api: photopro_api::local::LocalApi,
     base: String,
-    admin_token: String,
-    _runtime: tokio::runtime::Runtime,
-    _built: photopro_api::server::Built,
 }
 
 impl LiveApi {
     fn start() -> LiveApi {
         let data = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let built = runtime.block_on(photopro_api::server::build(photopro_api::server::ServeOptions::embedded(data.path().to_path_buf()))).unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let api = built.api.clone();
-        runtime.spawn(async move { photopro_api::launch(listener, api.into(), std::future::pending()).await });
-        let admin_token = std::fs::read_to_string(built.admin_token_file.as_ref().unwrap()).unwrap().trim().to_string();
-        LiveApi { _data: data, base, admin_token, _runtime: runtime, _built: built }
+        let api = photopro_api::local::LocalApi::start(data.path().to_path_buf(), |_| {}).unwrap();
+        LiveApi { _data: data, base: api.base.clone(), api }
     }
 
     fn organization_token(&self) -> String {
-        let client = reqwest::blocking::Client::new();
-        let org: serde_json::Value = client
-            .post(format!("{}/admin/v1/organizations", self.base))
-            .bearer_auth(&self.admin_token)
-            .json(&serde_json::json!({ "name": "Smith Photography" }))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let token: serde_json::Value = client
-            .post(format!("{}/admin/v1/organizations/{}/devices", self.base, org["id"].as_str().unwrap()))
-            .bearer_auth(&self.admin_token)
-            .json(&serde_json::json!({ "device_name": "test" }))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        token["token"].as_str().unwrap().to_string()
+        self.api.device_token("Smith Photography", None).unwrap()
     }
 }
 

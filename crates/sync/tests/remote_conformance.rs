@@ -11,13 +11,11 @@ use photopro_sync::model::{Hash, Kind};
 use photopro_sync::{Remote, SyncError};
 use std::time::Duration;
 
-/// A running API with one organization and a device token for it.
+/// A running API with its embedded S3 store, in this process.
 struct LiveApi {
     _data: tempfile::TempDir,
+    api: photopro_api::local::LocalApi,
     base: String,
-    admin_token: String,
-    _runtime: tokio::runtime::Runtime,
-    _built: photopro_api::server::Built,
 }
 
 impl LiveApi {
@@ -27,48 +25,13 @@ impl LiveApi {
 
     fn start_with(configure: impl FnOnce(&mut photopro_api::server::ServeOptions)) -> LiveApi {
         let data = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let mut options = photopro_api::server::ServeOptions::embedded(data.path().to_path_buf());
-        configure(&mut options);
-        let built = runtime.block_on(photopro_api::server::build(options)).unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let api = built.api.clone();
-        runtime.spawn(async move { photopro_api::launch(listener, api.into(), std::future::pending()).await });
-        let admin_token = std::fs::read_to_string(built.admin_token_file.as_ref().expect("generated admin token")).unwrap();
-        LiveApi { _data: data, base, admin_token: admin_token.trim().to_string(), _runtime: runtime, _built: built }
+        let api = photopro_api::local::LocalApi::start(data.path().to_path_buf(), configure).unwrap();
+        LiveApi { _data: data, base: api.base.clone(), api }
     }
 
     /// A new organization (optionally with a byte limit) and a device token in it.
-    fn device(&self, name: &str, limit: Option<u64>) -> String {
-        let client = reqwest::blocking::Client::new();
-        let org: serde_json::Value = client
-            .post(format!("{}/admin/v1/organizations", self.base))
-            .bearer_auth(&self.admin_token)
-            .json(&serde_json::json!({ "name": format!("Studio {}", uuid::Uuid::new_v4()) }))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let org_id = org["id"].as_str().unwrap_or_else(|| panic!("{org}")).to_string();
-        if let Some(limit) = limit {
-            let response = client
-                .put(format!("{}/admin/v1/organizations/{org_id}/plan", self.base))
-                .bearer_auth(&self.admin_token)
-                .json(&serde_json::json!({ "tier": "CUSTOM", "limit_override_bytes": limit }))
-                .send()
-                .unwrap();
-            assert!(response.status().is_success(), "{:?}", response.text());
-        }
-        let token: serde_json::Value = client
-            .post(format!("{}/admin/v1/organizations/{org_id}/devices", self.base))
-            .bearer_auth(&self.admin_token)
-            .json(&serde_json::json!({ "device_name": name }))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        token["token"].as_str().unwrap_or_else(|| panic!("{token}")).to_string()
+    fn device(&self, _name: &str, limit: Option<u64>) -> String {
+        self.api.device_token(&format!("Studio {}", uuid::Uuid::new_v4()), limit).unwrap()
     }
 }
 
