@@ -3,6 +3,8 @@
 export PATH="$HOME/.cargo/bin:$HOME/.local/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/photopro-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches grow by gigabytes per build on this disk and buy CI nothing.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The shared real photos the tests read (never copied into the repository).
 if [ -z "${PHOTOPRO_SHARED_PHOTOS:-}" ]; then

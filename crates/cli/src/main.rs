@@ -81,13 +81,38 @@ enum Command {
     Pause,
     /// Resume syncing.
     Resume,
-    /// List conflicted copies in the sync folder.
-    Conflicts,
+    /// List conflicted copies in the sync folder, or resolve one.
+    Conflicts {
+        #[command(subcommand)]
+        command: Option<ConflictsCommand>,
+    },
     /// List the local sync trash, or restore an entry.
     Trash {
         #[command(subcommand)]
         command: Option<TrashCommand>,
     },
+}
+
+#[derive(Subcommand)]
+enum ConflictsCommand {
+    /// Keep one version of a conflicted photo (the other goes to the trash),
+    /// or keep both under plain names.
+    Resolve {
+        /// The conflicted copy's path below the sync folder, as `photopro conflicts` lists it.
+        copy: String,
+        #[arg(long, value_enum)]
+        keep: Keep,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Keep {
+    /// This computer's version.
+    Mine,
+    /// The other device's version.
+    Theirs,
+    /// Both versions, the copy under a plain name.
+    Both,
 }
 
 #[derive(Subcommand)]
@@ -142,7 +167,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sync { once, folder, approve_deletions } => sync_cli::sync(&dirs, once, folder.as_deref(), approve_deletions),
         Command::Pause => sync_cli::set_paused(&dirs, true),
         Command::Resume => sync_cli::set_paused(&dirs, false),
-        Command::Conflicts => sync_cli::conflicts(&dirs),
+        Command::Conflicts { command } => sync_cli::conflicts(
+            &dirs,
+            command.map(|ConflictsCommand::Resolve { copy, keep }| {
+                use photopro_sync::conflicts::Resolution;
+                (copy, match keep {
+                    Keep::Mine => Resolution::KeepMine,
+                    Keep::Theirs => Resolution::KeepTheirs,
+                    Keep::Both => Resolution::KeepBoth,
+                })
+            }),
+        ),
         Command::Trash { command } => sync_cli::trash(&dirs, command.map(|TrashCommand::Restore { id }| id)),
     }
 }

@@ -2,25 +2,12 @@
 //! `photopro-sync` with the index as the merge-base store.
 
 use anyhow::{bail, Context, Result};
-use photopro_index::Index;
 use photopro_library::{AppSettings, Config, DataDirs, Filters};
-use photopro_sync::disk::{DiskFs, HashKind};
-use photopro_sync::engine::{Clock, Engine, EngineConfig, IndexStore};
-use photopro_sync::http::HttpRemote;
-use photopro_sync::watch::{FolderWatch, Wake};
+use photopro_sync::conflicts::Resolution;
+use photopro_sync::disk::DiskFs;
+use photopro_sync::service::{PassSummary, Phase, ServiceConfig, ServiceEvent};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-    }
-    fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration)
-    }
-}
 
 fn token_path(dirs: &DataDirs) -> PathBuf {
     dirs.config_path().with_file_name("device-token")
@@ -78,7 +65,8 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
     let Some(folder) = config.sync_folder.clone() else {
         bail!("no sync folder yet: run `photopro sync --folder DIR` once");
     };
-    let settings = AppSettings::load(&app_settings_path(dirs))?;
+    let settings_path = app_settings_path(dirs);
+    let settings = AppSettings::load(&settings_path)?;
     let api_url = settings.api_url.clone().context("not connected: run `photopro connect API_URL` first")?;
     let token = std::env::var("PHOTOPRO_TOKEN")
         .ok()
@@ -86,84 +74,132 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
         .map(|t| t.trim().to_string())
         .context("no device token: run `photopro connect`")?;
     let filters = Filters::from_config(&config)?;
-    let mut fs = DiskFs::new(&folder, trash_dir(dirs)).with_hash(HashKind::Sha256).with_skip(move |name| filters.skips(name.as_bytes()));
-    let mut remote = HttpRemote::new(&api_url, &token)?.with_resume_dir(dirs.index_path().with_file_name("uploads-in-flight"));
-    let mut index = Index::open(&dirs.index_path())?;
-    let remote_key = index.ensure_remote("photoproos-storage", "photopro")?;
     let device = settings.device_name.clone().unwrap_or_else(|| hostname().unwrap_or_else(|| "this computer".into()));
+    let state_dir = dirs.index_path().parent().context("index has a folder")?.to_path_buf();
+    let mut service_config = ServiceConfig::new(folder, api_url, token, dirs.index_path(), state_dir, device);
+    service_config.trash_dir = trash_dir(dirs);
+    service_config.skip = std::sync::Arc::new(move |name: &str| filters.skips(name.as_bytes()));
+    service_config.upload_limit = settings.upload_limit_kib.map_or(0, |k| k as u64 * 1024);
+    service_config.download_limit = settings.download_limit_kib.map_or(0, |k| k as u64 * 1024);
+    service_config.paused = settings.paused;
+    service_config.once = once;
+    if once && settings.paused {
+        println!("Paused — `photopro resume` to continue.");
+        return Ok(());
+    }
 
-    let mut watch = (!once).then(|| FolderWatch::new(&folder, Duration::from_millis(1500), Duration::from_secs(300)));
-    if let Some(reason) = watch.as_ref().and_then(|w| w.degraded.clone()) {
+    // What the daemon says, as lines on stdout.
+    let total = std::sync::Arc::new(std::sync::Mutex::new(PassSummary::default()));
+    let last_line = std::sync::Mutex::new(String::new());
+    let listener_total = total.clone();
+    let listener = move |event: &ServiceEvent| match event {
+        ServiceEvent::PassFinished(pass) => {
+            let mut total = listener_total.lock().unwrap();
+            add(&mut total, pass);
+            if !once && pass != &PassSummary::default() {
+                println!("{}", counts(pass));
+            }
+        }
+        ServiceEvent::Status(status) => {
+            if once && status.phase != Phase::Syncing && status.phase != Phase::Waiting {
+                return;
+            }
+            let mut last = last_line.lock().unwrap();
+            if *last != status.summary {
+                println!("{}", status.summary);
+                *last = status.summary.clone();
+            }
+        }
+    };
+    let handle = photopro_sync::service::start(service_config, listener);
+    if approve_deletions {
+        handle.approve_deletions();
+    }
+    if once {
+        let (status, result) = handle_join(handle);
+        result?;
+        let total = total.lock().unwrap().clone();
+        report_once(&status, &total);
+        return Ok(());
+    }
+    if let Some(reason) = handle.status().watch_degraded {
         eprintln!("photopro: {reason}");
     }
+    // Follow `photopro pause` / `resume` from other terminals.
+    let mut paused = settings.paused;
     loop {
-        if AppSettings::load(&app_settings_path(dirs))?.paused {
-            println!("Paused — `photopro resume` to continue.");
-        } else {
-            let mut engine = Engine::new(EngineConfig::new(device.clone()), IndexStore::new(&mut index, remote_key), SystemClock)?;
-            if approve_deletions {
-                engine.approve_deletions();
-            }
-            let mut result = engine.sync_once(&mut fs, &mut remote);
-            // With --once, files still being written are waited for (up to a
-            // minute) rather than silently left behind.
-            let mut waited = Duration::ZERO;
-            while once && fs.unsettled > 0 && waited < Duration::from_secs(60) && result.as_ref().is_ok_and(|r| r.converged) {
-                println!("Waiting for {} file(s) still being written…", fs.unsettled);
-                std::thread::sleep(fs.settle_time());
-                waited += fs.settle_time();
-                result = match (result, engine.sync_once(&mut fs, &mut remote)) {
-                    (Ok(mut so_far), Ok(next)) => {
-                        so_far.merge(next);
-                        Ok(so_far)
-                    }
-                    (_, next) => next,
-                };
-            }
-            match result {
-                Ok(report) => {
-                    println!(
-                        "{}: {} uploaded ({:.1} MB), {} downloaded ({:.1} MB), {} moved, {} deleted, {} conflicts{}",
-                        if report.converged && fs.unsettled == 0 { "Up to date" } else { "Partly synced" },
-                        report.uploads,
-                        report.uploaded_bytes as f64 / 1e6,
-                        report.downloads,
-                        report.downloaded_bytes as f64 / 1e6,
-                        report.moves,
-                        report.deletions,
-                        report.conflicts,
-                        if report.retryable_failures > 0 { format!(", {} to retry", report.retryable_failures) } else { String::new() }
-                    );
-                    if fs.unsettled > 0 {
-                        println!("{} file(s) are still being written; they sync once they stop changing.", fs.unsettled);
-                    }
-                    if report.storage_full {
-                        println!("Storage full — files stay on this computer. Upgrade your plan to keep syncing.");
-                    }
-                    if report.deletions_awaiting_approval > 0 {
-                        println!(
-                            "Holding back {} deletions (mass-deletion guard). Run `photopro sync --once --approve-deletions` to carry them out.",
-                            report.deletions_awaiting_approval
-                        );
-                    }
-                    for skipped in &fs.skipped {
-                        println!("Not synced (name is not valid UTF-8): {}", skipped.display());
-                    }
-                }
-                Err(error) if once => return Err(error.into()),
-                Err(error) => eprintln!("photopro: sync failed, will retry: {error}"),
-            }
+        std::thread::sleep(Duration::from_millis(500));
+        if handle.is_finished() {
+            return handle.join().map_err(Into::into);
         }
-        match watch.as_mut() {
-            None => return Ok(()),
-            Some(watch) => {
-                let why = watch.wait();
-                if why == Wake::Changed {
-                    // Give files that just changed time to settle before looking.
-                    std::thread::sleep(Duration::from_secs(2));
+        if let Ok(now) = AppSettings::load(&settings_path) {
+            if now.paused != paused {
+                paused = now.paused;
+                if paused {
+                    handle.pause()
+                } else {
+                    handle.resume()
                 }
             }
         }
+    }
+}
+
+/// Wait for a `--once` run; keep its last status.
+fn handle_join(handle: photopro_sync::service::SyncHandle) -> (photopro_sync::service::Status, Result<(), photopro_sync::SyncError>) {
+    while !handle.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = handle.status();
+    (status, handle.join())
+}
+
+fn add(total: &mut PassSummary, pass: &PassSummary) {
+    total.uploads += pass.uploads;
+    total.uploaded_bytes += pass.uploaded_bytes;
+    total.downloads += pass.downloads;
+    total.downloaded_bytes += pass.downloaded_bytes;
+    total.moves += pass.moves;
+    total.deletions += pass.deletions;
+    total.conflicts += pass.conflicts;
+    total.retryable_failures = pass.retryable_failures;
+}
+
+fn counts(pass: &PassSummary) -> String {
+    format!(
+        "{} uploaded ({:.1} MB), {} downloaded ({:.1} MB), {} moved, {} deleted, {} conflicts{}",
+        pass.uploads,
+        pass.uploaded_bytes as f64 / 1e6,
+        pass.downloads,
+        pass.downloaded_bytes as f64 / 1e6,
+        pass.moves,
+        pass.deletions,
+        pass.conflicts,
+        if pass.retryable_failures > 0 { format!(", {} to retry", pass.retryable_failures) } else { String::new() }
+    )
+}
+
+fn report_once(status: &photopro_sync::service::Status, total: &PassSummary) {
+    let state = if status.phase == Phase::Stopped && status.unsettled == 0 && status.last_synced_at.is_some() {
+        "Up to date"
+    } else {
+        "Partly synced"
+    };
+    println!("{state}: {}", counts(total));
+    if status.unsettled > 0 {
+        println!("{} file(s) are still being written; they sync once they stop changing.", status.unsettled);
+    }
+    if status.deletions_awaiting_approval > 0 {
+        println!(
+            "Holding back {} deletions (mass-deletion guard). Run `photopro sync --once --approve-deletions` to carry them out.",
+            status.deletions_awaiting_approval
+        );
+    }
+    if status.storage_full {
+        println!("Storage full — files stay on this computer. Upgrade your plan to keep syncing.");
+    }
+    for skipped in &status.skipped {
+        println!("Not synced (name is not valid UTF-8): {skipped}");
     }
 }
 
@@ -171,27 +207,22 @@ fn hostname() -> Option<String> {
     std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty())
 }
 
-pub fn conflicts(dirs: &DataDirs) -> Result<()> {
+pub fn conflicts(dirs: &DataDirs, resolve: Option<(String, Resolution)>) -> Result<()> {
     let config = Config::load(&dirs.config_path())?;
     let folder = config.sync_folder.context("no sync folder yet")?;
-    let mut found = Vec::new();
-    let mut stack = vec![folder.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)?.flatten() {
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else if entry.file_name().to_string_lossy().contains("(conflicted copy ") {
-                found.push(path);
-            }
-        }
+    let settings = AppSettings::load(&app_settings_path(dirs))?;
+    let device = settings.device_name.unwrap_or_else(|| hostname().unwrap_or_else(|| "this computer".into()));
+    if let Some((copy, resolution)) = resolve {
+        let kept = photopro_sync::conflicts::resolve(&folder, &trash_dir(dirs), &copy, &device, resolution)?;
+        println!("Kept {}. The other version (if any) is in `photopro trash`; the next sync carries this to your other devices.", kept.display());
+        return Ok(());
     }
-    found.sort();
+    let found = photopro_sync::conflicts::list(&folder, &device);
     if found.is_empty() {
         println!("No conflicted copies.");
     }
-    for path in found {
-        println!("{}", path.strip_prefix(&folder).unwrap_or(&path).display());
+    for conflict in found {
+        println!("{}\t(copy of {}, {} version from {})", conflict.copy, conflict.original, if conflict.copy_is_mine { "this computer's" } else { "another device's" }, conflict.device);
     }
     Ok(())
 }

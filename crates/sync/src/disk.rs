@@ -47,6 +47,9 @@ pub struct DiskFs {
     pub skipped: Vec<PathBuf>,
     /// Files seen still changing in the last snapshot (left for a later pass).
     pub unsettled: usize,
+    /// When the first of those will have been quiet for the settle time, if
+    /// nothing touches it again: the moment to look again.
+    pub settles_in: Option<Duration>,
 }
 
 fn io(error: std::io::Error, what: &Path) -> SyncError {
@@ -109,6 +112,7 @@ impl DiskFs {
             hash_kind: HashKind::ContentHash,
             skipped: Vec::new(),
             unsettled: 0,
+            settles_in: None,
         }
     }
 
@@ -194,13 +198,16 @@ impl DiskFs {
             } else if meta.is_file() {
                 let fingerprint = Fingerprint { inode: id, size: meta.len(), mtime_ns: mtime_ns(&meta) };
                 let modified = meta.modified().unwrap_or(now);
-                let settled = now.duration_since(modified).map(|age| age >= self.settle).unwrap_or(false);
+                let age = now.duration_since(modified).unwrap_or(Duration::ZERO);
+                let settled = age >= self.settle;
                 // Content we know (the engine wrote it, or hashed it unchanged
                 // before) needs no settling; unknown content must stop changing first.
                 let hash = if let Some(hash) = self.hashes.get(&fingerprint) {
                     Some(hash.clone())
                 } else if !settled {
                     self.unsettled += 1;
+                    let wait = self.settle - age;
+                    self.settles_in = Some(self.settles_in.map_or(wait, |w| w.min(wait)));
                     None
                 } else {
                     match self.hash_kind.of_file(&path) {
@@ -217,6 +224,28 @@ impl DiskFs {
             }
         }
         Ok(())
+    }
+
+    /// Move one file into the app trash with a note of where it came from.
+    pub fn trash_path(&self, path: &Path) -> Result<TrashEntry, SyncError> {
+        let meta = std::fs::symlink_metadata(path).map_err(|e| io(e, path))?;
+        let id = meta.ino();
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let entry_id = format!("{now}-{id}");
+        let entry_dir = self.trash_dir.join(&entry_id);
+        std::fs::create_dir_all(&entry_dir).map_err(|e| io(e, &entry_dir))?;
+        let original = path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy().into_owned();
+        let entry = TrashEntry { id: entry_id, original, trashed_at: now };
+        std::fs::write(entry_dir.join("entry.json"), serde_json::to_vec_pretty(&entry).expect("serializes"))
+            .map_err(|e| io(e, &entry_dir))?;
+        let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let target = entry_dir.join(name);
+        if std::fs::rename(path, &target).is_err() {
+            // Another file system: copy, then remove the original.
+            std::fs::copy(path, &target).map_err(|e| io(e, &target))?;
+            std::fs::remove_file(path).map_err(|e| io(e, path))?;
+        }
+        Ok(entry)
     }
 
     /// Everything in the app trash, newest first.
@@ -286,6 +315,7 @@ impl LocalFs for DiskFs {
         self.paths.clear();
         self.skipped.clear();
         self.unsettled = 0;
+        self.settles_in = None;
         let mut nodes = Vec::new();
         let root = self.root.clone();
         self.walk(&root, None, SystemTime::now(), &mut nodes)?;
@@ -361,21 +391,7 @@ impl LocalFs for DiskFs {
         if Some(&self.hash_kind.of_file(&path)?) != hash {
             return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
         }
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        let entry_id = format!("{now}-{id}");
-        let entry_dir = self.trash_dir.join(&entry_id);
-        std::fs::create_dir_all(&entry_dir).map_err(|e| io(e, &entry_dir))?;
-        let original = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
-        let entry = TrashEntry { id: entry_id, original, trashed_at: now };
-        std::fs::write(entry_dir.join("entry.json"), serde_json::to_vec_pretty(&entry).expect("serializes"))
-            .map_err(|e| io(e, &entry_dir))?;
-        let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        let target = entry_dir.join(name);
-        if std::fs::rename(&path, &target).is_err() {
-            // Another file system: copy, then remove the original.
-            std::fs::copy(&path, &target).map_err(|e| io(e, &target))?;
-            std::fs::remove_file(&path).map_err(|e| io(e, &path))?;
-        }
+        self.trash_path(&path)?;
         self.paths.remove(&id);
         Ok(())
     }

@@ -4,7 +4,8 @@
 use crate::model::*;
 use crate::names::date_of;
 use crate::planner::{plan, Op, PlanContext};
-use crate::{LocalFs, Remote, SyncError};
+use crate::progress::Meter;
+use crate::{BatchIo, LocalFs, Remote, SyncError, TransferDone, TransferJob};
 
 /// What the engine remembers between runs: the merge base. Implementations
 /// persist every change before returning ([`IndexStore`]: the index's
@@ -69,6 +70,9 @@ pub struct SyncReport {
     pub deletions_awaiting_approval: usize,
     /// An upload was refused because the storage is full.
     pub storage_full: bool,
+    /// Folders (parent paths below the sync root, "" for the root) and how
+    /// many files were stored remotely into each during this run.
+    pub uploaded_folders: std::collections::BTreeMap<String, usize>,
     /// With `EngineConfig::trace`: each operation and its outcome.
     pub log: Vec<String>,
 }
@@ -88,6 +92,9 @@ impl SyncReport {
         self.retryable_failures += later.retryable_failures;
         self.deletions_awaiting_approval = later.deletions_awaiting_approval;
         self.storage_full = later.storage_full;
+        for (folder, files) in later.uploaded_folders {
+            *self.uploaded_folders.entry(folder).or_default() += files;
+        }
         self.log.extend(later.log);
     }
 }
@@ -100,6 +107,8 @@ pub struct Engine<S: SyncedStore, C: Clock> {
     synced: SyncedTree,
     /// The user confirmed the deletions the guard held back.
     deletions_approved: bool,
+    /// Where planned transfers are announced for progress display.
+    meter: Option<Meter>,
 }
 
 impl<S: SyncedStore, C: Clock> Engine<S, C> {
@@ -107,7 +116,14 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
     /// must never be mistaken for "nothing was ever synced".
     pub fn new(config: EngineConfig, store: S, clock: C) -> Result<Self, SyncError> {
         let synced = store.load()?;
-        Ok(Engine { config, store, clock, synced, deletions_approved: false })
+        Ok(Engine { config, store, clock, synced, deletions_approved: false, meter: None })
+    }
+
+    /// Announce each round's planned transfers (files, bytes) to `meter`; the
+    /// remote reports the bytes as they move.
+    pub fn with_meter(mut self, meter: Meter) -> Self {
+        self.meter = Some(meter);
+        self
     }
 
     pub fn synced(&self) -> &SyncedTree {
@@ -139,10 +155,17 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
     /// error only for what stops the whole run (a crash in the simulation,
     /// an unreachable remote); failures of single operations are counted
     /// and the next round plans around them.
+    ///
+    /// Within a round, uploads and downloads are handed to the remote as
+    /// batches ([`Remote::transfer_batch`]) that it may run concurrently; the
+    /// operations between them run in plan order.
     pub fn sync_once(&mut self, fs: &mut dyn LocalFs, remote: &mut dyn Remote) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         let context = PlanContext { device_name: self.config.device_name.clone(), date: date_of(self.clock.now_unix()) };
         let mut failed_rounds = 0u32;
+        if let Some(meter) = &self.meter {
+            meter.begin_pass(0, 0);
+        }
         for _ in 0..self.config.max_rounds {
             report.rounds += 1;
             let local = fs.snapshot()?;
@@ -163,40 +186,38 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                     return Ok(report);
                 }
             }
-            let mut progressed = false;
-            let mut retry_after_ms: Option<u64> = None;
-            let mut transient = false;
+            if let Some(meter) = &self.meter {
+                let (files, bytes) = plan.ops.iter().fold((0u64, 0u64), |(files, bytes), op| match op {
+                    Op::Upload { local: id, .. } => (files + 1, bytes + local.get(id).map_or(0, |n| n.size)),
+                    Op::Download { remote: id, .. } => (files + 1, bytes + remote_tree.get(id).map_or(0, |n| n.size)),
+                    _ => (files, bytes),
+                });
+                meter.add_planned(files, bytes);
+            }
+            let mut round = Round::default();
+            let mut batch: Vec<Op> = Vec::new();
             for op in plan.ops {
-                let described = self.config.trace.then(|| format!("{op:?}"));
-                let outcome = self.execute(op, &local, &remote_tree, fs, remote, &mut report);
-                if let Some(described) = described {
-                    report.log.push(format!("{described} -> {outcome:?}"));
-                }
-                match outcome {
-                    Ok(()) => progressed = true,
-                    Err(SyncError::Crashed) => return Err(SyncError::Crashed),
-                    Err(SyncError::Unavailable(message)) => return Err(SyncError::Unavailable(message)),
-                    Err(SyncError::Store(message)) => return Err(SyncError::Store(message)),
-                    Err(SyncError::StorageFull(message)) => {
-                        // One clear state, no retry storm: stop uploading until space appears.
-                        report.storage_full = true;
-                        let _ = message;
+                match op {
+                    Op::Upload { .. } | Op::Download { .. } => batch.push(op),
+                    // Independent of this round's transfers: new folders and links
+                    // never share a name with a transfer (the planner claims names).
+                    Op::CreateRemoteDir { .. } | Op::CreateLocalDir { .. } | Op::Record(_) => {
+                        self.run_one(op, &remote_tree, fs, remote, &mut report, &mut round)?
                     }
-                    Err(SyncError::Transient { retry_after_ms: after, .. }) => {
-                        report.retryable_failures += 1;
-                        transient = true;
-                        retry_after_ms = retry_after_ms.max(after);
+                    _ => {
+                        self.run_batch(std::mem::take(&mut batch), &local, &remote_tree, fs, remote, &mut report, &mut round)?;
+                        self.run_one(op, &remote_tree, fs, remote, &mut report, &mut round)?;
                     }
-                    Err(_) => report.retryable_failures += 1,
                 }
             }
-            if !progressed && report.storage_full {
+            self.run_batch(batch, &local, &remote_tree, fs, remote, &mut report, &mut round)?;
+            if !round.progressed && report.storage_full {
                 return Ok(report);
             }
-            if transient {
+            if round.transient {
                 // Back off before the next round: no retry storm against a
                 // struggling server, and Retry-After is respected.
-                let wait = backoff(failed_rounds, retry_after_ms, report.rounds as u64 ^ self.clock.now_unix() as u64);
+                let wait = backoff(failed_rounds, round.retry_after_ms, report.rounds as u64 ^ self.clock.now_unix() as u64);
                 failed_rounds += 1;
                 self.clock.sleep(wait);
             } else {
@@ -209,10 +230,82 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         Ok(report)
     }
 
+    /// Sort one operation's outcome: counted and planned around, or (for what
+    /// stops the whole run) returned.
+    fn absorb(&self, outcome: Result<(), SyncError>, round: &mut Round, report: &mut SyncReport) -> Result<(), SyncError> {
+        match outcome {
+            Ok(()) => round.progressed = true,
+            Err(fatal @ (SyncError::Crashed | SyncError::Unavailable(_) | SyncError::Store(_))) => return Err(fatal),
+            // One clear state, no retry storm: stop uploading until space appears.
+            Err(SyncError::StorageFull(_)) => report.storage_full = true,
+            Err(SyncError::Transient { retry_after_ms: after, .. }) => {
+                report.retryable_failures += 1;
+                round.transient = true;
+                round.retry_after_ms = round.retry_after_ms.max(after);
+            }
+            Err(_) => report.retryable_failures += 1,
+        }
+        Ok(())
+    }
+
+    fn run_one(
+        &mut self,
+        op: Op,
+        remote_tree: &RemoteTree,
+        fs: &mut dyn LocalFs,
+        remote: &mut dyn Remote,
+        report: &mut SyncReport,
+        round: &mut Round,
+    ) -> Result<(), SyncError> {
+        let described = self.config.trace.then(|| format!("{op:?}"));
+        let outcome = self.execute(op, remote_tree, fs, remote, report);
+        if let Some(described) = described {
+            report.log.push(format!("{described} -> {outcome:?}"));
+        }
+        self.absorb(outcome, round, report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_batch(
+        &mut self,
+        ops: Vec<Op>,
+        local: &LocalTree,
+        remote_tree: &RemoteTree,
+        fs: &mut dyn LocalFs,
+        remote: &mut dyn Remote,
+        report: &mut SyncReport,
+        round: &mut Round,
+    ) -> Result<(), SyncError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let jobs: Vec<TransferJob> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Upload { local: id, parent, name, hash, replaces } => TransferJob::Upload {
+                    path: local.path(*id).unwrap_or_else(|| name.clone()),
+                    parent: parent.clone(),
+                    name: name.clone(),
+                    hash: hash.clone(),
+                    size: local.get(id).map_or(0, |n| n.size),
+                    replaces: replaces.clone(),
+                },
+                Op::Download { remote: id, name, hash, .. } => TransferJob::Download {
+                    path: remote_tree.path(id).unwrap_or_else(|| name.clone()),
+                    id: id.clone(),
+                    hash: hash.clone(),
+                    size: remote_tree.get(id).map_or(0, |n| n.size),
+                },
+                other => unreachable!("only transfers are batched, not {other:?}"),
+            })
+            .collect();
+        let mut io = BatchExecutor { engine: self, ops: &ops, jobs: &jobs, remote_tree, fs, report, round };
+        remote.transfer_batch(&jobs, &mut io)
+    }
+
     fn execute(
         &mut self,
         op: Op,
-        local: &LocalTree,
         remote_tree: &RemoteTree,
         fs: &mut dyn LocalFs,
         remote: &mut dyn Remote,
@@ -221,28 +314,13 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         match op {
             Op::CreateRemoteDir { local: id, parent, name } => {
                 let created = remote.create_dir(parent.as_ref(), &name)?;
-                self.record(SyncedNode { local: id, remote: created.id, parent: created.parent, name: created.name, kind: Kind::Dir, hash: None })?;
-            }
-            Op::Upload { local: id, parent, name, hash, replaces } => {
-                // Content the remote already holds (a copy, a file restored from the
-                // trash, a version another device sent) is never sent again.
-                let uploaded = match remote.upload_known(parent.as_ref(), &name, &hash, replaces.as_ref())? {
-                    Some(node) => node,
-                    None => {
-                        let bytes = fs.read(id, &hash)?;
-                        let node = remote.upload(parent.as_ref(), &name, &bytes, &hash, replaces.as_ref())?;
-                        report.uploads += 1;
-                        report.uploaded_bytes += bytes.len() as u64;
-                        node
-                    }
-                };
                 self.record(SyncedNode {
                     local: id,
-                    remote: uploaded.id,
-                    parent: uploaded.parent,
-                    name: uploaded.name,
-                    kind: Kind::File,
-                    hash: Some(hash),
+                    remote: created.id,
+                    parent: created.parent,
+                    name: created.name,
+                    kind: Kind::Dir,
+                    hash: None,
                 })?;
             }
             Op::MoveRemote { remote: id, local: local_id, parent, name } => {
@@ -259,18 +337,14 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
             Op::CreateLocalDir { remote: id, parent, name } => {
                 let created = fs.create_dir(parent, &name)?;
                 let node = &remote_tree.nodes[&id];
-                self.record(SyncedNode { local: created, remote: id, parent: node.parent.clone(), name: node.name.clone(), kind: Kind::Dir, hash: None })?;
-            }
-            Op::Download { remote: id, parent, name, hash, replaces } => {
-                let bytes = remote.download(&id, &hash)?;
-                let written = match replaces {
-                    Some((local_id, expected)) => fs.replace_file(local_id, &expected, &bytes, &hash)?,
-                    None => fs.write_new_file(parent, &name, &bytes, &hash)?,
-                };
-                report.downloads += 1;
-                report.downloaded_bytes += bytes.len() as u64;
-                let node = &remote_tree.nodes[&id];
-                self.record(SyncedNode { local: written, remote: id, parent: node.parent.clone(), name: node.name.clone(), kind: Kind::File, hash: Some(hash) })?;
+                self.record(SyncedNode {
+                    local: created,
+                    remote: id,
+                    parent: node.parent.clone(),
+                    name: node.name.clone(),
+                    kind: Kind::Dir,
+                    hash: None,
+                })?;
             }
             Op::MoveLocal { local: id, remote: remote_id, parent, name } => {
                 fs.rename(id, parent, &name)?;
@@ -288,6 +362,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
             }
             Op::Record(node) => self.record(node)?,
             Op::Forget { local: id } => self.forget(id)?,
+            Op::Upload { .. } | Op::Download { .. } => unreachable!("transfers run in batches"),
             Op::RenameLocalAside { local: id, forget, parent, new_name } => {
                 // Forget first: if we crash between the two steps, the next plan
                 // sees two unsynced versions and renames one aside exactly once.
@@ -298,8 +373,97 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 fs.rename(id, parent, &new_name)?;
             }
         }
-        let _ = local;
         Ok(())
+    }
+
+    /// Finish a transfer the remote completed: write what was downloaded and
+    /// record the pair.
+    fn complete_transfer(
+        &mut self,
+        op: &Op,
+        done: TransferDone,
+        remote_tree: &RemoteTree,
+        fs: &mut dyn LocalFs,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        match (op, done) {
+            (Op::Upload { local: id, hash, .. }, TransferDone::Uploaded { node, sent }) => {
+                if sent > 0 {
+                    report.uploads += 1;
+                    report.uploaded_bytes += sent;
+                }
+                self.record(SyncedNode {
+                    local: *id,
+                    remote: node.id,
+                    parent: node.parent,
+                    name: node.name,
+                    kind: Kind::File,
+                    hash: Some(hash.clone()),
+                })
+            }
+            (Op::Download { remote: id, parent, name, hash, replaces }, TransferDone::Downloaded(bytes)) => {
+                let written = match replaces {
+                    Some((local_id, expected)) => fs.replace_file(*local_id, expected, &bytes, hash)?,
+                    None => fs.write_new_file(*parent, name, &bytes, hash)?,
+                };
+                report.downloads += 1;
+                report.downloaded_bytes += bytes.len() as u64;
+                let node = &remote_tree.nodes[id];
+                self.record(SyncedNode {
+                    local: written,
+                    remote: id.clone(),
+                    parent: node.parent.clone(),
+                    name: node.name.clone(),
+                    kind: Kind::File,
+                    hash: Some(hash.clone()),
+                })
+            }
+            (op, done) => Err(SyncError::Io(format!("transfer result {done:?} does not fit {op:?}"))),
+        }
+    }
+}
+
+/// How a round went, for the decision to back off.
+#[derive(Debug, Default)]
+struct Round {
+    progressed: bool,
+    transient: bool,
+    retry_after_ms: Option<u64>,
+}
+
+/// The engine's half of a transfer batch: reads upload bytes, and records
+/// each finished transfer in the merge base the moment it is reported.
+struct BatchExecutor<'a, S: SyncedStore, C: Clock> {
+    engine: &'a mut Engine<S, C>,
+    ops: &'a [Op],
+    jobs: &'a [TransferJob],
+    remote_tree: &'a RemoteTree,
+    fs: &'a mut dyn LocalFs,
+    report: &'a mut SyncReport,
+    round: &'a mut Round,
+}
+
+impl<S: SyncedStore, C: Clock> BatchIo for BatchExecutor<'_, S, C> {
+    fn read(&mut self, job: usize) -> Result<Vec<u8>, SyncError> {
+        match &self.ops[job] {
+            Op::Upload { local: id, hash, .. } => self.fs.read(*id, hash),
+            other => Err(SyncError::Io(format!("no bytes to read for {other:?}"))),
+        }
+    }
+
+    fn done(&mut self, job: usize, outcome: Result<TransferDone, SyncError>) -> Result<(), SyncError> {
+        let op = &self.ops[job];
+        let outcome = outcome.and_then(|done| self.engine.complete_transfer(op, done, self.remote_tree, self.fs, self.report));
+        if outcome.is_ok() {
+            if let TransferJob::Upload { path, .. } = &self.jobs[job] {
+                let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+                *self.report.uploaded_folders.entry(folder.to_string()).or_default() += 1;
+            }
+        }
+        if self.engine.config.trace {
+            self.report.log.push(format!("{op:?} -> {outcome:?}"));
+        }
+        self.engine.absorb(outcome, self.round, self.report)
     }
 }
 

@@ -20,6 +20,8 @@
 //! ```
 
 #[cfg(unix)]
+pub mod conflicts;
+#[cfg(unix)]
 pub mod disk;
 pub mod engine;
 pub mod http;
@@ -27,6 +29,9 @@ pub mod memory;
 pub mod model;
 pub mod names;
 pub mod planner;
+pub mod progress;
+#[cfg(unix)]
+pub mod service;
 pub mod watch;
 
 use model::*;
@@ -97,15 +102,128 @@ pub trait Remote {
     /// Store `bytes` as a new file. With `replaces = (id, hash)`, the old version
     /// goes to the trash in the same step — only if it still has `hash`
     /// (`Precondition` otherwise, and nothing is stored).
-    fn upload(&mut self, parent: Option<&RemoteId>, name: &str, bytes: &[u8], hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<RemoteNode, SyncError>;
+    fn upload(
+        &mut self,
+        parent: Option<&RemoteId>,
+        name: &str,
+        bytes: &[u8],
+        hash: &Hash,
+        replaces: Option<&(RemoteId, Hash)>,
+    ) -> Result<RemoteNode, SyncError>;
     /// Content-addressed shortcut: if the remote already stores content with this
     /// hash (live or in the trash), create the file from it without sending any
     /// bytes and return it; `Ok(None)` if it does not. Same preconditions as `upload`.
-    fn upload_known(&mut self, parent: Option<&RemoteId>, name: &str, hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<Option<RemoteNode>, SyncError>;
+    fn upload_known(
+        &mut self,
+        parent: Option<&RemoteId>,
+        name: &str,
+        hash: &Hash,
+        replaces: Option<&(RemoteId, Hash)>,
+    ) -> Result<Option<RemoteNode>, SyncError>;
     /// Move/rename. Metadata only: no bytes move.
     fn move_node(&mut self, id: &RemoteId, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError>;
     /// To the trash: a file only if it still has `hash`, a folder only if empty.
     fn trash(&mut self, id: &RemoteId, hash: Option<&Hash>) -> Result<(), SyncError>;
     /// A file's bytes, verified against `hash`.
     fn download(&mut self, id: &RemoteId, hash: &Hash) -> Result<Vec<u8>, SyncError>;
+
+    /// Where this remote reports byte progress and takes bandwidth limits from.
+    fn meter(&self) -> Option<&progress::Meter> {
+        None
+    }
+
+    /// Run independent uploads and downloads, possibly several at once. The
+    /// caller guarantees the jobs do not depend on each other (their parents
+    /// exist, their names differ). Bytes to upload come from `io.read(i)` and
+    /// every job's outcome goes to `io.done(i, …)`, both on the calling thread,
+    /// in any order. When `done` returns an error, no further job starts;
+    /// jobs already running still report, and that first error is returned.
+    ///
+    /// The default runs the jobs one after another through `upload_known`,
+    /// `upload` and `download`.
+    fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
+        for i in 0..jobs.len() {
+            let outcome = transfer_one(self, &jobs[i], || io.read(i));
+            io.done(i, outcome)?;
+        }
+        Ok(())
+    }
+}
+
+/// One job of a batch through the plain methods: the content-addressed
+/// shortcut first, then the bytes (from `read`) if the remote lacks them.
+pub fn transfer_one<R: Remote + ?Sized>(
+    remote: &mut R,
+    job: &TransferJob,
+    read: impl FnOnce() -> Result<Vec<u8>, SyncError>,
+) -> Result<TransferDone, SyncError> {
+    let meter = remote.meter().cloned();
+    let transfer = meter.as_ref().map(|m| m.start(job.direction(), job.path(), job.size()));
+    let outcome = match job {
+        TransferJob::Upload { parent, name, hash, replaces, .. } => {
+            match remote.upload_known(parent.as_ref(), name, hash, replaces.as_ref()) {
+                Ok(Some(node)) => Ok(TransferDone::Uploaded { node, sent: 0 }),
+                Ok(None) => read().and_then(|bytes| {
+                    let node = remote.upload(parent.as_ref(), name, &bytes, hash, replaces.as_ref())?;
+                    Ok(TransferDone::Uploaded { node, sent: bytes.len() as u64 })
+                }),
+                Err(error) => Err(error),
+            }
+        }
+        TransferJob::Download { id, hash, .. } => remote.download(id, hash).map(TransferDone::Downloaded),
+    };
+    if let (Some(meter), Some(transfer)) = (&meter, transfer) {
+        meter.finish(transfer, outcome.is_ok());
+    }
+    outcome
+}
+
+/// One transfer of a batch handed to [`Remote::transfer_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferJob {
+    Upload { path: String, parent: Option<RemoteId>, name: String, hash: Hash, size: u64, replaces: Option<(RemoteId, Hash)> },
+    Download { path: String, id: RemoteId, hash: Hash, size: u64 },
+}
+
+impl TransferJob {
+    pub fn direction(&self) -> progress::Direction {
+        match self {
+            TransferJob::Upload { .. } => progress::Direction::Upload,
+            TransferJob::Download { .. } => progress::Direction::Download,
+        }
+    }
+    /// Where the file is, below the sync folder (for progress display).
+    pub fn path(&self) -> &str {
+        match self {
+            TransferJob::Upload { path, .. } | TransferJob::Download { path, .. } => path,
+        }
+    }
+    pub fn size(&self) -> u64 {
+        match self {
+            TransferJob::Upload { size, .. } | TransferJob::Download { size, .. } => *size,
+        }
+    }
+    pub fn hash(&self) -> &Hash {
+        match self {
+            TransferJob::Upload { hash, .. } | TransferJob::Download { hash, .. } => hash,
+        }
+    }
+}
+
+/// What a finished transfer produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferDone {
+    /// Stored remotely; `sent` bytes went over the wire (0 when the remote
+    /// already had the content).
+    Uploaded { node: RemoteNode, sent: u64 },
+    /// The verified bytes of a download.
+    Downloaded(Vec<u8>),
+}
+
+/// The engine's side of [`Remote::transfer_batch`].
+pub trait BatchIo {
+    /// The bytes of upload job `job`, verified against its hash.
+    fn read(&mut self, job: usize) -> Result<Vec<u8>, SyncError>;
+    /// Job `job` ended. An error returned here stops the batch.
+    fn done(&mut self, job: usize, outcome: Result<TransferDone, SyncError>) -> Result<(), SyncError>;
 }

@@ -9,7 +9,7 @@
 use crate::engine::{Clock, SyncedStore};
 use crate::model::*;
 use crate::names::name_key;
-use crate::{LocalFs, Remote, SyncError};
+use crate::{BatchIo, LocalFs, Remote, SyncError, TransferJob};
 use std::collections::{BTreeMap, HashMap};
 
 /// A small deterministic generator (xorshift64*), for faults and scenarios.
@@ -164,7 +164,8 @@ impl MemFs {
     // ---- what the user does (no faults) ----------------------------------
 
     pub fn user_create_file(&mut self, parent: Option<LocalId>, name: &str, content: &str) -> Option<LocalId> {
-        (self.is_dir(parent) && !self.name_taken(parent, name, None)).then(|| self.insert(parent, name, Kind::File, Some(content.into())))
+        (self.is_dir(parent) && !self.name_taken(parent, name, None))
+            .then(|| self.insert(parent, name, Kind::File, Some(content.into())))
     }
 
     pub fn user_create_dir(&mut self, parent: Option<LocalId>, name: &str) -> Option<LocalId> {
@@ -380,16 +381,36 @@ impl MemRemote {
         let id = format!("r{:06}", self.next_id);
         self.next_id += 1;
         self.nodes.insert(id.clone(), MemNode { parent: parent.cloned(), name: name.into(), kind, content: content.clone() });
-        RemoteNode { id, parent: parent.cloned(), name: name.into(), kind, size: content.as_ref().map_or(0, |c| c.len() as u64), hash: content }
+        RemoteNode {
+            id,
+            parent: parent.cloned(),
+            name: name.into(),
+            kind,
+            size: content.as_ref().map_or(0, |c| c.len() as u64),
+            hash: content,
+        }
     }
 
     fn node(&self, id: &RemoteId) -> RemoteNode {
         let n = &self.nodes[id];
-        RemoteNode { id: id.clone(), parent: n.parent.clone(), name: n.name.clone(), kind: n.kind, hash: n.content.clone(), size: n.content.as_ref().map_or(0, |c| c.len() as u64) }
+        RemoteNode {
+            id: id.clone(),
+            parent: n.parent.clone(),
+            name: n.name.clone(),
+            kind: n.kind,
+            hash: n.content.clone(),
+            size: n.content.as_ref().map_or(0, |c| c.len() as u64),
+        }
     }
 
     /// Store `content` as a new file, trashing `replaces` if it still has its hash.
-    fn store(&mut self, parent: Option<&RemoteId>, name: &str, content: String, replaces: Option<&(RemoteId, Hash)>) -> Result<RemoteNode, SyncError> {
+    fn store(
+        &mut self,
+        parent: Option<&RemoteId>,
+        name: &str,
+        content: String,
+        replaces: Option<&(RemoteId, Hash)>,
+    ) -> Result<RemoteNode, SyncError> {
         if !self.is_dir(parent) {
             return Err(SyncError::Precondition("folder vanished".into()));
         }
@@ -454,7 +475,13 @@ impl Remote for MemRemote {
         })
     }
 
-    fn upload_known(&mut self, parent: Option<&RemoteId>, name: &str, hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<Option<RemoteNode>, SyncError> {
+    fn upload_known(
+        &mut self,
+        parent: Option<&RemoteId>,
+        name: &str,
+        hash: &Hash,
+        replaces: Option<&(RemoteId, Hash)>,
+    ) -> Result<Option<RemoteNode>, SyncError> {
         let known = self.contents().any(|c| c == hash) || self.trash.iter().any(|c| c == hash);
         if !known {
             return Ok(None);
@@ -462,7 +489,57 @@ impl Remote for MemRemote {
         self.with_faults(|this| this.store(parent, name, hash.clone(), replaces)).map(Some)
     }
 
-    fn upload(&mut self, parent: Option<&RemoteId>, name: &str, bytes: &[u8], hash: &Hash, replaces: Option<&(RemoteId, Hash)>) -> Result<RemoteNode, SyncError> {
+    /// With faults enabled, behaves like a concurrent remote: a seeded number
+    /// of jobs is in flight at once (their bytes read when they start), and
+    /// they finish in a seeded order. When the engine stops the batch, each job
+    /// still in flight may or may not have reached the remote, unreported.
+    fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
+        if !self.faults.enabled {
+            for i in 0..jobs.len() {
+                let outcome = crate::transfer_one(self, &jobs[i], || io.read(i));
+                io.done(i, outcome)?;
+            }
+            return Ok(());
+        }
+        let window = 1 + self.faults.rng.below(4);
+        let mut next = 0;
+        let mut in_flight: Vec<(usize, Option<Vec<u8>>)> = Vec::new();
+        loop {
+            while in_flight.len() < window && next < jobs.len() {
+                let i = next;
+                next += 1;
+                match &jobs[i] {
+                    TransferJob::Upload { .. } => match io.read(i) {
+                        Ok(bytes) => in_flight.push((i, Some(bytes))),
+                        Err(error) => io.done(i, Err(error))?,
+                    },
+                    TransferJob::Download { .. } => in_flight.push((i, None)),
+                }
+            }
+            if in_flight.is_empty() {
+                return Ok(());
+            }
+            let (i, bytes) = in_flight.swap_remove(self.faults.rng.below(in_flight.len()));
+            let outcome = crate::transfer_one(self, &jobs[i], || bytes.ok_or(SyncError::Io("no bytes".into())));
+            if let Err(stop) = io.done(i, outcome) {
+                for (i, bytes) in std::mem::take(&mut in_flight) {
+                    if self.faults.rng.chance(0.5) {
+                        let _ = crate::transfer_one(self, &jobs[i], || bytes.ok_or(SyncError::Io("no bytes".into())));
+                    }
+                }
+                return Err(stop);
+            }
+        }
+    }
+
+    fn upload(
+        &mut self,
+        parent: Option<&RemoteId>,
+        name: &str,
+        bytes: &[u8],
+        hash: &Hash,
+        replaces: Option<&(RemoteId, Hash)>,
+    ) -> Result<RemoteNode, SyncError> {
         if self.faults.enabled && self.faults.rng.chance(self.faults.partial_upload) {
             self.partial_uploads += 1;
             return Err(SyncError::Transient { message: "connection reset mid-upload (injected)".into(), retry_after_ms: None });

@@ -4,7 +4,7 @@
 
 use notify::{RecursiveMode, Watcher};
 use std::path::Path;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 /// Why the daemon should run a sync pass now.
@@ -14,12 +14,32 @@ pub enum Wake {
     Changed,
     /// The periodic pass is due (also the fallback when watching failed).
     Periodic,
+    /// Someone asked through a [`Waker`] (pause, resume, "sync now", stop).
+    Asked,
+    /// The deadline given to [`FolderWatch::wait_until`] passed first.
+    Deadline,
+}
+
+enum Signal {
+    Fs,
+    Asked,
+}
+
+/// Wakes a [`FolderWatch::wait`] from another thread.
+#[derive(Clone)]
+pub struct Waker(Sender<Signal>);
+
+impl Waker {
+    pub fn wake(&self) {
+        let _ = self.0.send(Signal::Asked);
+    }
 }
 
 /// A debounced watcher over one folder.
 pub struct FolderWatch {
     _watcher: Option<notify::RecommendedWatcher>,
-    events: Receiver<()>,
+    events: Receiver<Signal>,
+    waker: Sender<Signal>,
     debounce: Duration,
     period: Duration,
     last_pass: Instant,
@@ -27,56 +47,81 @@ pub struct FolderWatch {
     pub degraded: Option<String>,
 }
 
+/// Whether an event is only about the engine's own temporary files.
+fn only_temp_files(event: &notify::Event) -> bool {
+    !event.paths.is_empty()
+        && event.paths.iter().all(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(crate::disk::TEMP_PREFIX))
+        })
+}
+
 impl FolderWatch {
     pub fn new(root: &Path, debounce: Duration, period: Duration) -> FolderWatch {
         let (tx, events) = channel();
+        let waker = tx.clone();
         let mut degraded = None;
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             // Errors (including queue overflow) also wake the loop: a full pass
             // re-observes everything, so nothing is missed.
-            let _ = event;
-            let _ = tx.send(());
+            if event.as_ref().is_ok_and(only_temp_files) {
+                return;
+            }
+            let _ = tx.send(Signal::Fs);
         })
         .and_then(|mut w| w.watch(root, RecursiveMode::Recursive).map(|_| w));
         let watcher = match watcher {
             Ok(w) => Some(w),
             Err(error) => {
-                degraded = Some(format!("watching {} failed ({error}); syncing every {}s instead", root.display(), period.as_secs()));
+                degraded = Some(format!(
+                    "watching {} failed ({error}); syncing every {}s instead",
+                    root.display(),
+                    period.as_secs()
+                ));
                 None
             }
         };
-        FolderWatch { _watcher: watcher, events, debounce, period, last_pass: Instant::now(), degraded }
+        FolderWatch { _watcher: watcher, events, waker, debounce, period, last_pass: Instant::now(), degraded }
+    }
+
+    pub fn waker(&self) -> Waker {
+        Waker(self.waker.clone())
     }
 
     /// Block until the next pass is due: after a burst of events has been quiet
-    /// for the debounce time, or when the period elapses.
+    /// for the debounce time, when the period elapses, or when woken.
     pub fn wait(&mut self) -> Wake {
-        loop {
-            let until_periodic = self.period.saturating_sub(self.last_pass.elapsed());
-            match self.events.recv_timeout(until_periodic) {
-                Ok(()) => {
-                    // Swallow the burst until it has been quiet for `debounce`.
-                    loop {
-                        match self.events.recv_timeout(self.debounce) {
-                            Ok(()) => continue,
-                            Err(RecvTimeoutError::Timeout) => break,
-                            Err(RecvTimeoutError::Disconnected) => break,
-                        }
+        self.wait_until(None)
+    }
+
+    /// As [`FolderWatch::wait`], but give up at `deadline` ([`Wake::Deadline`]).
+    pub fn wait_until(&mut self, deadline: Option<Instant>) -> Wake {
+        let until_periodic = self.period.saturating_sub(self.last_pass.elapsed());
+        let (timeout, on_timeout) = match deadline {
+            Some(at) if at.saturating_duration_since(Instant::now()) < until_periodic => {
+                (at.saturating_duration_since(Instant::now()), Wake::Deadline)
+            }
+            _ => (until_periodic, Wake::Periodic),
+        };
+        let wake = match self.events.recv_timeout(timeout) {
+            Ok(Signal::Asked) => Wake::Asked,
+            Ok(Signal::Fs) => {
+                // Swallow the burst until it has been quiet for `debounce`.
+                loop {
+                    match self.events.recv_timeout(self.debounce) {
+                        Ok(Signal::Fs) => continue,
+                        Ok(Signal::Asked) => break Wake::Asked,
+                        Err(_) => break Wake::Changed,
                     }
-                    self.last_pass = Instant::now();
-                    return Wake::Changed;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.last_pass = Instant::now();
-                    return Wake::Periodic;
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::park_timeout(until_periodic);
-                    self.last_pass = Instant::now();
-                    return Wake::Periodic;
                 }
             }
+            Err(RecvTimeoutError::Timeout) => on_timeout,
+            // Unreachable while `self.waker` lives; behave like a timeout.
+            Err(RecvTimeoutError::Disconnected) => on_timeout,
+        };
+        if wake != Wake::Deadline {
+            self.last_pass = Instant::now();
         }
+        wake
     }
 }
 
@@ -101,6 +146,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_millis(50));
         assert_eq!(watch.wait(), Wake::Periodic);
+    }
+
+    #[test]
+    fn a_waker_interrupts_the_wait_and_a_deadline_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
+        let waker = watch.waker();
+        std::thread::spawn(move || waker.wake());
+        assert_eq!(watch.wait(), Wake::Asked);
+        assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(20))), Wake::Deadline);
+    }
+
+    #[test]
+    fn the_engines_own_temp_files_do_not_wake_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
+        std::fs::write(dir.path().join(".photopro-tmp-1"), b"x").unwrap();
+        assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(300))), Wake::Deadline);
     }
 
     #[test]
