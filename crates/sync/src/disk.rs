@@ -50,6 +50,9 @@ pub struct DiskFs {
     /// When the first of those will have been quiet for the settle time, if
     /// nothing touches it again: the moment to look again.
     pub settles_in: Option<Duration>,
+    /// Settled files of the current walk whose content is not known yet:
+    /// (position in the snapshot, fingerprint, path).
+    to_hash: Vec<(usize, Fingerprint, PathBuf)>,
 }
 
 fn io(error: std::io::Error, what: &Path) -> SyncError {
@@ -113,6 +116,7 @@ impl DiskFs {
             skipped: Vec::new(),
             unsettled: 0,
             settles_in: None,
+            to_hash: Vec::new(),
         }
     }
 
@@ -210,20 +214,48 @@ impl DiskFs {
                     self.settles_in = Some(self.settles_in.map_or(wait, |w| w.min(wait)));
                     None
                 } else {
-                    match self.hash_kind.of_file(&path) {
-                        Ok(hash) => {
-                            self.hashes.insert(fingerprint, hash.clone());
-                            Some(hash)
-                        }
-                        // Unreadable right now: treat as unsettled rather than guess.
-                        Err(_) => None,
-                    }
+                    // Hashed after the walk, several files at once.
+                    self.to_hash.push((out.len(), fingerprint, path.clone()));
+                    None
                 };
                 self.paths.insert(id, path);
                 out.push(LocalNode { id, parent, name, kind: Kind::File, hash, size: meta.len() });
             }
         }
         Ok(())
+    }
+
+    /// Hash the files the walk found new or changed, on every core: a new
+    /// shoot of 1,000 photos is hashed at disk speed, not at one core's.
+    fn hash_new_files(&mut self, nodes: &mut [LocalNode]) {
+        let jobs = std::mem::take(&mut self.to_hash);
+        if jobs.is_empty() {
+            return;
+        }
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len()).min(8);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let kind = self.hash_kind;
+        let results: Vec<(usize, Fingerprint, Hash)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        while let Some((at, fingerprint, path)) = jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                            // Unreadable right now: left without a hash (unsettled) rather than guessed.
+                            if let Ok(hash) = kind.of_file(path) {
+                                done.push((*at, *fingerprint, hash));
+                            }
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        });
+        for (at, fingerprint, hash) in results {
+            self.hashes.insert(fingerprint, hash.clone());
+            nodes[at].hash = Some(hash);
+        }
     }
 
     /// Move one file into the app trash with a note of where it came from.
@@ -318,7 +350,9 @@ impl LocalFs for DiskFs {
         self.settles_in = None;
         let mut nodes = Vec::new();
         let root = self.root.clone();
+        self.to_hash.clear();
         self.walk(&root, None, SystemTime::now(), &mut nodes)?;
+        self.hash_new_files(&mut nodes);
         // Forget hashes of files that no longer exist, so the cache stays bounded.
         let live: std::collections::HashSet<u64> = nodes.iter().map(|n| n.id).collect();
         self.hashes.retain(|f, _| live.contains(&f.inode));

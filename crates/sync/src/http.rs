@@ -37,6 +37,10 @@ pub struct HttpRemote {
     /// snapshot, plus what this client stored since: only for these is the
     /// content-addressed copy worth asking for.
     known: std::collections::HashSet<Hash>,
+    /// Everything the organization has (live and trashed) as of `mirror.cursor`,
+    /// kept current from the change journal.
+    mirror: Option<Mirror>,
+    full_listing_due: bool,
     /// Transfers run at once by `transfer_batch`.
     parallel: usize,
     /// Upload bytes held in memory at once by `transfer_batch` (a single
@@ -66,6 +70,13 @@ struct Conn {
     parts_left: Option<Arc<AtomicUsize>>,
     /// Serializes journal writes of parts finishing together.
     journal: Arc<Mutex<()>>,
+}
+
+/// The organization's folders and assets as the API last reported them.
+struct Mirror {
+    cursor: String,
+    folders: std::collections::HashMap<String, wire::Folder>,
+    assets: std::collections::HashMap<String, wire::Asset>,
 }
 
 /// The journal of one multipart upload in flight, keyed by content hash.
@@ -139,6 +150,8 @@ impl HttpRemote {
             },
             tree: RemoteTree::new(),
             known: Default::default(),
+            mirror: None,
+            full_listing_due: false,
             parallel: 8,
             memory_budget: 256 << 20,
             bytes_sent: 0,
@@ -170,6 +183,81 @@ impl HttpRemote {
     pub fn latest_cursor(&self) -> Result<String, SyncError> {
         let cursor: wire::Cursor = self.conn.send(self.conn.client.get(self.conn.url("/v1/changes/latest")))?;
         Ok(cursor.cursor)
+    }
+
+    /// Make the next snapshot a full listing (the daemon's periodic safety net).
+    pub fn force_full_listing(&mut self) {
+        self.full_listing_due = true;
+    }
+
+    /// Every folder and asset (live and trashed), with the journal cursor
+    /// taken *before* listing so that no change made meanwhile is missed
+    /// (replaying one is harmless: changes carry full states).
+    fn list_everything(&self) -> Result<Mirror, SyncError> {
+        let cursor = self.latest_cursor()?;
+        let folders: wire::FolderList = self.send(self.client().get(self.url("/v1/folders")))?;
+        let mut mirror = Mirror {
+            cursor,
+            folders: folders.folders.into_iter().map(|f| (f.id.to_string(), f)).collect(),
+            assets: Default::default(),
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let mut request = self.client().get(self.url("/v1/assets")).query(&[("limit", "1000")]);
+            if let Some(after) = &after {
+                request = request.query(&[("after", after.as_str())]);
+            }
+            let page: wire::AssetPage = self.send(request)?;
+            mirror.assets.extend(page.assets.into_iter().map(|a| (a.id.to_string(), a)));
+            match page.next_after {
+                Some(next) => after = Some(next.to_string()),
+                None => break,
+            }
+        }
+        Ok(mirror)
+    }
+
+    /// Apply the journal since `mirror.cursor`. `false`: the API no longer has
+    /// those changes (`cursor_reset`), list everything instead.
+    fn catch_up(&self, mirror: &mut Mirror) -> Result<bool, SyncError> {
+        loop {
+            let response = self
+                .client()
+                .get(self.url("/v1/changes"))
+                .query(&[("cursor", mirror.cursor.as_str()), ("limit", "1000")])
+                .bearer_auth(&self.conn.token)
+                .send()
+                .map_err(transport)?;
+            if response.status() == StatusCode::GONE {
+                return Ok(false);
+            }
+            if !response.status().is_success() {
+                return Err(classify(response));
+            }
+            let page: wire::ChangePage = response
+                .json()
+                .map_err(|e| SyncError::Transient { message: format!("bad response: {e}"), retry_after_ms: None })?;
+            for change in page.changes {
+                match change {
+                    wire::Change::AssetUpserted { asset, .. } => {
+                        mirror.assets.insert(asset.id.to_string(), asset);
+                    }
+                    wire::Change::AssetDeleted { asset_id, .. } => {
+                        mirror.assets.remove(&asset_id.to_string());
+                    }
+                    wire::Change::FolderUpserted { folder, .. } => {
+                        mirror.folders.insert(folder.id.to_string(), folder);
+                    }
+                    wire::Change::FolderDeleted { folder_id, .. } => {
+                        mirror.folders.remove(&folder_id.to_string());
+                    }
+                }
+            }
+            mirror.cursor = page.cursor;
+            if !page.has_more {
+                return Ok(true);
+            }
+        }
     }
 
     /// Before a call: arm the test seam and remember the counters.
@@ -511,34 +599,34 @@ impl Conn {
 }
 
 impl Remote for HttpRemote {
+    /// The first call lists everything; later calls apply the API's change
+    /// journal since the last cursor (a few small requests instead of a full
+    /// listing of a library of a million photos), falling back to a full
+    /// listing when the journal says `cursor_reset`.
     fn snapshot(&mut self) -> Result<RemoteTree, SyncError> {
-        let folders: wire::FolderList = self.send(self.client().get(self.url("/v1/folders")))?;
-        let live_folders: std::collections::HashSet<String> =
-            folders.folders.iter().filter(|f| f.trashed_at.is_none()).map(|f| f.id.to_string()).collect();
+        let mirror = match self.mirror.take() {
+            Some(mut mirror) if !self.full_listing_due => match self.catch_up(&mut mirror)? {
+                true => mirror,
+                false => self.list_everything()?,
+            },
+            _ => self.list_everything()?,
+        };
+        self.full_listing_due = false;
+        let live_folders: std::collections::HashSet<&str> =
+            mirror.folders.iter().filter(|(_, f)| f.trashed_at.is_none()).map(|(id, _)| id.as_str()).collect();
         let mut nodes: Vec<RemoteNode> =
-            folders.folders.iter().filter(|f| f.trashed_at.is_none()).map(Self::folder_node).collect();
-        let mut after: Option<String> = None;
+            mirror.folders.values().filter(|f| f.trashed_at.is_none()).map(Self::folder_node).collect();
         let mut known = std::collections::HashSet::new();
-        loop {
-            let mut request = self.client().get(self.url("/v1/assets")).query(&[("limit", "1000")]);
-            if let Some(after) = &after {
-                request = request.query(&[("after", after.as_str())]);
-            }
-            let page: wire::AssetPage = self.send(request)?;
-            known.extend(page.assets.iter().map(|a| a.content_sha256.clone()));
-            for asset in page.assets.iter().filter(|a| a.trashed_at.is_none()) {
-                // An asset in a trashed folder is not live either.
-                if asset.folder_id.is_none_or(|f| live_folders.contains(&f.to_string())) {
-                    nodes.push(Self::asset_node(asset));
-                }
-            }
-            match page.next_after {
-                Some(next) => after = Some(next.to_string()),
-                None => break,
+        for asset in mirror.assets.values() {
+            known.insert(asset.content_sha256.clone());
+            // An asset in a trashed folder is not live either.
+            if asset.trashed_at.is_none() && asset.folder_id.is_none_or(|f| live_folders.contains(f.to_string().as_str())) {
+                nodes.push(Self::asset_node(asset));
             }
         }
         self.tree = RemoteTree::from_nodes(nodes);
         self.known = known;
+        self.mirror = Some(mirror);
         Ok(self.tree.clone())
     }
 

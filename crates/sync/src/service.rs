@@ -509,7 +509,12 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
         let Some(watch) = watch.as_mut() else { return Ok(()) };
         loop {
             match watch.wait_until(next_look) {
-                Wake::Changed | Wake::Periodic | Wake::Asked => break,
+                Wake::Changed | Wake::Asked => break,
+                Wake::Periodic => {
+                    // The safety net also re-lists the remote instead of trusting the journal.
+                    remote.force_full_listing();
+                    break;
+                }
                 Wake::Deadline => {
                     if shared.paused.load(Ordering::SeqCst) {
                         next_look = None;

@@ -210,3 +210,120 @@ fn an_interrupted_multipart_upload_resumes_where_it_stopped() {
     assert_eq!(second.download(&node.id, &hash).unwrap(), bytes);
     assert!(std::fs::read_dir(resume.path()).unwrap().next().is_none(), "the journal is gone once complete");
 }
+
+#[test]
+fn the_change_journal_keeps_a_snapshot_equal_to_a_full_listing() {
+    let api = LiveApi::start();
+    let token = api.device("Studio Mac", None);
+    let hash = |b: &[u8]| HashKind::Sha256.of_bytes(b);
+    let mut watcher = HttpRemote::new(&api.base, &token).unwrap();
+    let mut other = HttpRemote::new(&api.base, &token).unwrap();
+    assert!(watcher.snapshot().unwrap().is_empty());
+    other.snapshot().unwrap();
+    // Another device creates, renames, moves, replaces and trashes.
+    let smith = other.create_dir(None, "Smith").unwrap();
+    let jones = other.create_dir(None, "Jones").unwrap();
+    let a = other.upload(Some(&smith.id), "a.jpg", b"a", &hash(b"a"), None).unwrap();
+    let b = other.upload(Some(&smith.id), "b.jpg", b"b", &hash(b"b"), None).unwrap();
+    other.upload(Some(&jones.id), "c.jpg", b"c", &hash(b"c"), None).unwrap();
+    other.move_node(&a.id, Some(&jones.id), "a-moved.jpg").unwrap();
+    other.upload(Some(&smith.id), "b.jpg", b"b2", &hash(b"b2"), Some(&(b.id.clone(), hash(b"b")))).unwrap();
+    other.snapshot().unwrap();
+    other.move_node(&smith.id, Some(&jones.id), "Smith 2026").unwrap();
+    let incremental = watcher.snapshot().unwrap();
+    let full = HttpRemote::new(&api.base, &token).unwrap().snapshot().unwrap();
+    assert_eq!(incremental, full);
+    assert_eq!(incremental.len(), 5, "2 folders, a, b2, c: {incremental:?}");
+    let paths: std::collections::BTreeSet<String> = incremental.nodes.keys().filter_map(|id| incremental.path(id)).collect();
+    assert!(paths.contains("Jones/Smith 2026/b.jpg") && paths.contains("Jones/a-moved.jpg"), "{paths:?}");
+}
+
+#[test]
+fn a_batch_runs_concurrently_and_never_sends_the_same_content_twice() {
+    use photopro_sync::progress::Meter;
+    use photopro_sync::{BatchIo, TransferDone, TransferJob};
+    struct Io {
+        contents: Vec<Vec<u8>>,
+        done: Vec<Option<Result<TransferDone, SyncError>>>,
+    }
+    impl BatchIo for Io {
+        fn read(&mut self, job: usize) -> Result<Vec<u8>, SyncError> {
+            Ok(self.contents[job].clone())
+        }
+        fn done(&mut self, job: usize, outcome: Result<TransferDone, SyncError>) -> Result<(), SyncError> {
+            self.done[job] = Some(outcome);
+            Ok(())
+        }
+    }
+    let api = LiveApi::start();
+    let token = api.device("Studio Mac", None);
+    let meter = Meter::new();
+    let mut remote = HttpRemote::new(&api.base, &token).unwrap().with_meter(meter.clone());
+    remote.snapshot().unwrap();
+    // 24 files; the last 4 repeat the content of the first 4 (the same photo in two galleries).
+    let contents: Vec<Vec<u8>> = (0..24u8).map(|i| vec![i % 20; 256 * 1024 + (i % 20) as usize]).collect();
+    let jobs: Vec<TransferJob> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| TransferJob::Upload {
+            path: format!("IMG_{i:02}.jpg"),
+            parent: None,
+            name: format!("IMG_{i:02}.jpg"),
+            hash: HashKind::Sha256.of_bytes(bytes),
+            size: bytes.len() as u64,
+            replaces: None,
+        })
+        .collect();
+    meter.begin_pass(jobs.len() as u64, contents.iter().map(|c| c.len() as u64).sum());
+    let mut io = Io { contents: contents.clone(), done: vec![None; 24] };
+    remote.transfer_batch(&jobs, &mut io).unwrap();
+    let mut sent_total = 0;
+    for (i, outcome) in io.done.iter().enumerate() {
+        match outcome {
+            Some(Ok(TransferDone::Uploaded { node, sent })) => {
+                assert_eq!(node.name, format!("IMG_{i:02}.jpg"));
+                if i >= 20 {
+                    assert_eq!(*sent, 0, "job {i} repeats job {}'s content: copied, not sent", i - 20);
+                }
+                sent_total += sent;
+            }
+            other => panic!("job {i}: {other:?}"),
+        }
+    }
+    let unique: u64 = contents[..20].iter().map(|c| c.len() as u64).sum();
+    assert_eq!(sent_total, unique);
+    assert_eq!(remote.bytes_sent, unique);
+    let progress = meter.snapshot();
+    assert_eq!((progress.files_done, progress.bytes_done, progress.in_flight.len()), (24, progress.bytes_total, 0));
+    assert_eq!(remote.snapshot().unwrap().len(), 24);
+}
+
+#[test]
+fn an_upload_limit_holds_the_rate_down() {
+    let api = LiveApi::start();
+    let token = api.device("Studio Mac", None);
+    let meter = photopro_sync::progress::Meter::new();
+    meter.set_limits(1 << 20, 0);
+    let mut remote = HttpRemote::new(&api.base, &token).unwrap().with_meter(meter);
+    remote.snapshot().unwrap();
+    let bytes = vec![42u8; 3 << 20];
+    let hash = HashKind::Sha256.of_bytes(&bytes);
+    let mut io = OneFile(bytes.clone(), None);
+    let job = photopro_sync::TransferJob::Upload { path: "pano.jpg".into(), parent: None, name: "pano.jpg".into(), hash, size: bytes.len() as u64, replaces: None };
+    let start = std::time::Instant::now();
+    remote.transfer_batch(&[job], &mut io).unwrap();
+    // 3 MiB at 1 MiB/s with a quarter second of burst cannot take less than 2.75 s.
+    assert!(start.elapsed() >= Duration::from_millis(2700), "{:?}", start.elapsed());
+    assert!(matches!(io.1, Some(Ok(_))), "{:?}", io.1);
+
+    struct OneFile(Vec<u8>, Option<Result<photopro_sync::TransferDone, SyncError>>);
+    impl photopro_sync::BatchIo for OneFile {
+        fn read(&mut self, _: usize) -> Result<Vec<u8>, SyncError> {
+            Ok(self.0.clone())
+        }
+        fn done(&mut self, _: usize, outcome: Result<photopro_sync::TransferDone, SyncError>) -> Result<(), SyncError> {
+            self.1 = Some(outcome);
+            Ok(())
+        }
+    }
+}
