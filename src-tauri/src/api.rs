@@ -83,6 +83,20 @@ pub async fn fetch_usage(http: &reqwest::Client, api_url: &str, token: &str) -> 
     response.json().await.map_err(|e| AppError::Api(format!("Unexpected answer from {api_url}: {}", describe(&e))))
 }
 
+/// The organization's settings (its folder layout names the client level).
+pub async fn fetch_organization_settings(http: &reqwest::Client, api_url: &str, token: &str) -> Result<wire::OrganizationSettings> {
+    let response = http
+        .get(format!("{}/v1/settings", base(api_url)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| AppError::Api(format!("Cannot reach {api_url}: {}", describe(&e))))?;
+    if !response.status().is_success() {
+        return Err(failure(response).await);
+    }
+    response.json().await.map_err(|e| AppError::Api(format!("Unexpected answer from {api_url}: {}", describe(&e))))
+}
+
 pub async fn pair_device(http: &reqwest::Client, api_url: &str, code: &str, device_name: &str) -> Result<wire::DeviceToken> {
     let request = wire::PairDeviceRequest { pairing_code: code.trim().to_string(), device_name: device_name.to_string() };
     let response = http

@@ -4,12 +4,15 @@
 use crate::api::{self, UsageView};
 use crate::error::{AppError, Result};
 use crate::state::{self, AppState, SyncStatus};
-use crate::views::{self, FolderView, LibraryTree, SettingsView};
+use crate::views::{self, ClientRule, FolderView, LibraryTree, SettingsView};
 use photopro_index::{AssetDetails, AssetFilter, AssetId, FolderId, FoundAsset, Status, StripPhoto};
 use photopro_library::organize::{self, Outcome, TrashEntry};
 use photopro_library::{AppSettings, Config};
+use photopro_sync::conflicts::{Conflict, Resolution};
+use photopro_sync::disk::DiskFs;
 use std::path::PathBuf;
-use tauri::{AppHandle, Runtime, State};
+use crate::sync;
+use tauri::{AppHandle, Emitter, Runtime, State};
 
 /// The index's id types serialize but do not deserialize: commands take raw ids.
 fn ids(raw: Vec<i64>) -> Vec<AssetId> {
@@ -18,7 +21,8 @@ fn ids(raw: Vec<i64>) -> Vec<AssetId> {
 
 #[tauri::command]
 pub fn open_folder(state: State<'_, AppState>, folder: Option<i64>) -> Result<FolderView> {
-    views::folder_view(&state.reader(), folder.map(FolderId))
+    let (sync_folder, rules) = (state.config()?.sync_folder, state.layout());
+    views::folder_view(&state.reader(), folder.map(FolderId), &ClientRule { sync_folder: sync_folder.as_deref(), rules: &rules })
 }
 
 #[tauri::command]
@@ -135,33 +139,105 @@ pub fn set_paused<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, pau
 }
 
 #[tauri::command]
+pub fn sync_now(state: State<'_, AppState>) {
+    state.sync.with_handle(|h| h.sync_now());
+}
+
+/// Carry out the deletions the mass-deletion guard held back.
+#[tauri::command]
+pub fn approve_deletions(state: State<'_, AppState>) {
+    state.sync.with_handle(|h| h.approve_deletions());
+}
+
+/// Choose the sync folder (from the native folder dialog); sync restarts on it.
+#[tauri::command]
+pub fn set_sync_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<PathBuf> {
+    let (folder, added) = sync::set_folder(&state, &path)?;
+    if added {
+        state::start_scan(app.clone());
+    }
+    sync::apply(&app);
+    Ok(folder)
+}
+
+/// Conflicted copies in the sync folder (none without one).
+#[tauri::command]
+pub fn list_conflicts(state: State<'_, AppState>) -> Result<Vec<Conflict>> {
+    let Some(folder) = sync::folder(&state)? else { return Ok(Vec::new()) };
+    Ok(photopro_sync::conflicts::list(&folder, &sync::device_name(&state.settings())))
+}
+
+/// Keep both / mine / theirs; the losing version goes to the sync trash. Sync then carries it out.
+#[tauri::command]
+pub fn resolve_conflict<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, copy: String, resolution: Resolution) -> Result<PathBuf> {
+    let folder = sync::folder(&state)?.ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
+    let device = sync::device_name(&state.settings());
+    let kept = photopro_sync::conflicts::resolve(&folder, &sync::trash_dir(&state.dirs), &copy, &device, resolution)?;
+    state.sync.with_handle(|h| h.sync_now());
+    state::start_scan(app);
+    Ok(kept)
+}
+
+/// Files sync moved aside (deleted on another device, replaced, the losing side of a conflict), newest first.
+#[tauri::command]
+pub fn list_sync_trash(state: State<'_, AppState>) -> Result<Vec<sync::TrashItem>> {
+    let Some(folder) = sync::folder(&state)? else { return Ok(Vec::new()) };
+    let trash = sync::trash_dir(&state.dirs);
+    Ok(DiskFs::new(folder, &trash).trash_entries().into_iter().map(|entry| sync::TrashItem::new(&trash, entry)).collect())
+}
+
+#[tauri::command]
+pub fn restore_sync_trash<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<PathBuf> {
+    let folder = sync::folder(&state)?.ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
+    let restored = DiskFs::new(folder, sync::trash_dir(&state.dirs)).restore(&id)?;
+    state.sync.with_handle(|h| h.sync_now());
+    state::start_scan(app);
+    Ok(restored)
+}
+
+#[tauri::command]
 pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView> {
     views::settings_view(&state)
 }
 
 #[tauri::command]
 pub fn save_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, settings: AppSettings, filters: Config) -> Result<()> {
+    // The sync folder and the paused flag have their own commands; a screen
+    // holding an older copy of them must not undo those.
+    let filters = Config { sync_folder: state.config()?.sync_folder, ..filters };
+    let settings = AppSettings { paused: state.settings().paused, ..settings };
     filters.save(&state.dirs.config_path())?;
     crate::desktop::apply_start_at_login(&app, settings.start_at_login);
-    state.save_settings(settings)
+    state.save_settings(settings)?;
+    // New limits apply at once; a new API address, device name or filters restart sync.
+    sync::apply(&app);
+    Ok(())
 }
 
 /// Trade a pairing code for a device token, kept in the keychain.
 #[tauri::command]
-pub async fn pair_device(state: State<'_, AppState>, api_url: String, code: String, device_name: String) -> Result<()> {
+pub async fn pair_device<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, api_url: String, code: String, device_name: String) -> Result<()> {
     state.save_settings(AppSettings { api_url: Some(api_url.clone()), device_name: Some(device_name.clone()), ..state.settings() })?;
     let issued = api::pair_device(&state.http, &api_url, &code, &device_name).await?;
-    state.tokens.set(&issued.token)
+    state.tokens.set(&issued.token)?;
+    sync::apply(&app);
+    Ok(())
 }
 
 #[tauri::command]
-pub fn sign_out(state: State<'_, AppState>) -> Result<()> {
-    state.tokens.clear()
+pub fn sign_out<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<()> {
+    state.tokens.clear()?;
+    sync::apply(&app);
+    Ok(())
 }
 
 #[tauri::command]
 pub async fn usage<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<UsageView> {
     let view = crate::desktop::usage_view(&state).await;
     crate::desktop::notify_usage_warning(&app, &state, &view);
+    if matches!(view, UsageView::Connected { .. }) && crate::desktop::refresh_organization(&state).await {
+        // The folder layout changed: cards name different clients.
+        let _ = app.emit(state::LIBRARY_EVENT, ());
+    }
     Ok(view)
 }

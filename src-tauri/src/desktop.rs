@@ -1,5 +1,6 @@
 //! Desktop integration that is not a command: showing the window, start at
-//! login, notifications, and composing the usage bar's state.
+//! login, notifications, composing the usage bar's state, and keeping the
+//! organization's folder layout (client names on cards) current.
 
 use crate::api::{self, UsageView};
 use crate::state::AppState;
@@ -54,7 +55,27 @@ pub fn notify_usage_warning<R: Runtime>(app: &AppHandle<R>, state: &AppState, vi
     if !state.settings().notifications || LAST_WARNED_PERCENT.fetch_max(warning.threshold_percent, Ordering::SeqCst) >= warning.threshold_percent {
         return;
     }
+    let title = if warning.threshold_percent >= 95 { "Storage almost full" } else { "Storage filling up" };
+    crate::sync::notify(app, state, title, &warning.message);
+}
+
+/// A desktop notification, when the app has a notification host (not in tests).
+pub fn show_notification<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
-        let _ = app.notification().builder().title("PhotoPro Storage").body(&warning.message).show();
+        let _ = app.notification().builder().title(format!("PhotoPro Storage — {title}")).body(body).show();
+    }
+}
+
+/// Read the organization's settings from the API and adopt its folder layout;
+/// `true` when it changed (cards then show different clients).
+pub async fn refresh_organization(state: &AppState) -> bool {
+    let Some(api_url) = state.settings().api_url.filter(|u| !u.is_empty()) else { return false };
+    let Ok(Some(token)) = state.tokens.get() else { return false };
+    match api::fetch_organization_settings(&state.http, &api_url, &token).await {
+        Ok(settings) => state.set_layout(&settings).unwrap_or(false),
+        Err(error) => {
+            tracing::debug!(%error, "organization settings not read");
+            false
+        }
     }
 }

@@ -13,6 +13,9 @@ pub enum AppError {
     /// The hosted API answered with an error or could not be reached.
     #[error("{0}")]
     Api(String),
+    /// Sync: resolving a conflict, restoring from the sync trash.
+    #[error("{}", sync_message(.0))]
+    Sync(#[from] photopro_sync::SyncError),
     /// The keychain (or the file fallback) failed.
     #[error("{0}")]
     Secrets(String),
@@ -21,6 +24,17 @@ pub enum AppError {
     Invalid(String),
     #[error(transparent)]
     Tauri(#[from] tauri::Error),
+}
+
+/// The sync crate's errors in words for a person.
+fn sync_message(error: &photopro_sync::SyncError) -> String {
+    use photopro_sync::SyncError::*;
+    match error {
+        NotFound(what) => format!("{what} is no longer there."),
+        Precondition(why) => format!("Nothing was changed: {why}."),
+        Io(why) => format!("The sync folder could not be changed: {why}"),
+        other => other.to_string(),
+    }
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -32,6 +46,8 @@ impl AppError {
             AppError::Index(_) => "index",
             AppError::Library(photopro_library::LibraryError::Index(photopro_index::IndexError::NotFound { .. })) => "not_found",
             AppError::Library(_) => "library",
+            AppError::Sync(photopro_sync::SyncError::NotFound(_)) => "not_found",
+            AppError::Sync(_) => "sync",
             AppError::Api(_) => "api",
             AppError::Secrets(_) => "secrets",
             AppError::Invalid(_) => "invalid",

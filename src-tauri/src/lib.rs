@@ -1,11 +1,13 @@
 //! The PhotoPro Storage desktop app: a thin Tauri shell over the library
 //! crates. It registers the commands the web UI (`ui/`) invokes
 //! ([`commands`]), serves thumbnails from the on-disk cache through the
-//! `thumb:` URI scheme ([`protocol`]), keeps a tray with the sync status and
-//! pause / resume ([`tray`]), stores the device token in the OS keychain
-//! ([`secrets`]) and checks for signed updates (tauri-plugin-updater). All
-//! behaviour lives in `photopro-index` and `photopro-library`; nothing here
-//! touches SQLite or the disk layout directly.
+//! `thumb:` URI scheme ([`protocol`]), runs the sync daemon of
+//! `photopro-sync` with the app's settings ([`sync`]), keeps a tray with the
+//! sync status and pause / resume ([`tray`]), stores the device token in the
+//! OS keychain ([`secrets`]) and checks for signed updates
+//! (tauri-plugin-updater). All behaviour lives in `photopro-index`,
+//! `photopro-library` and `photopro-sync`; nothing here touches SQLite or the
+//! disk layout directly.
 //!
 //! [`build_app`] takes any runtime, so tests drive the real commands on
 //! Tauri's mock runtime:
@@ -23,6 +25,7 @@ pub mod error;
 pub mod protocol;
 pub mod secrets;
 pub mod state;
+pub mod sync;
 pub mod tray;
 mod views;
 
@@ -48,7 +51,12 @@ pub fn run() {
         }
     };
     let app = build_app(Builder::default(), tauri::generate_context!(), state, true).expect("PhotoPro Storage failed to start");
-    app.run(|_, _| {});
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Finish the current transfer step, then stop (the next start resumes).
+            app.state::<state::AppState>().sync.stop();
+        }
+    });
 }
 
 /// Assemble the app on any runtime. `desktop` adds what only a real desktop
@@ -72,6 +80,8 @@ pub fn build_app<R: Runtime>(mut builder: Builder<R>, context: Context<R>, state
                 }
             });
     }
+    // Until sync starts (desktop) or forever (tests), the status says why it is not running.
+    sync::note_setup(&state);
     builder
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
@@ -99,6 +109,13 @@ pub fn build_app<R: Runtime>(mut builder: Builder<R>, context: Context<R>, state
             commands::rescan,
             commands::sync_status,
             commands::set_paused,
+            commands::sync_now,
+            commands::approve_deletions,
+            commands::set_sync_folder,
+            commands::list_conflicts,
+            commands::resolve_conflict,
+            commands::list_sync_trash,
+            commands::restore_sync_trash,
             commands::get_settings,
             commands::save_settings,
             commands::pair_device,
@@ -112,6 +129,7 @@ pub fn build_app<R: Runtime>(mut builder: Builder<R>, context: Context<R>, state
                     tracing::warn!(%error, "no tray icon");
                 }
                 state::start_scan(app.handle().clone());
+                sync::apply(app.handle());
             }
             Ok(())
         })

@@ -1,7 +1,8 @@
 //! What the shell keeps between commands: where the data lives, two index
 //! connections (a reader for listings and thumbnails, a writer for changes;
 //! scans open their own writer on a worker thread), the settings, the state
-//! of the current scan, an HTTP client and the token store.
+//! of the current scan, the sync daemon's slot, the organization's folder
+//! layout (for client names), an HTTP client and the token store.
 
 use crate::error::{AppError, Result};
 use crate::secrets::TokenStore;
@@ -27,6 +28,9 @@ pub struct AppState {
     scan: Mutex<ScanState>,
     pub http: reqwest::Client,
     pub tokens: TokenStore,
+    pub sync: crate::sync::SyncSlot,
+    /// The organization's folder levels (`GET /v1/settings`), cached in `organization.json`.
+    layout: Mutex<Vec<photopro_wire::OrganizationLevel>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -42,20 +46,27 @@ pub struct ScanState {
     pub last_finished: Option<i64>,
 }
 
-/// The state the tray and the status panel show. Local indexing is real; cloud
-/// sync is reported as unavailable until the sync engine ships.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// The state the tray, the status bar and the Sync screen show: the sync
+/// daemon's own status when it runs, why it does not when it cannot, and the
+/// library scan's progress.
+#[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
-    /// `paused`, `indexing`, `error` or `idle`.
+    /// `paused`, `syncing`, `up_to_date`, `waiting`, `offline`, `storage_full`,
+    /// `awaiting_approval`, `error`, `starting`, `stopped`, `indexing` or `not_set_up`.
     pub state: String,
     pub paused: bool,
-    /// One line for the tray and the status bar.
+    /// A few words for the tray and the status bar ("Syncing 12 files").
     pub summary: String,
     pub indexing: Option<Indexing>,
+    /// The library scan's last error.
     pub last_error: Option<String>,
     pub last_scan_finished: Option<i64>,
-    /// Whether a sync engine is part of this build (not yet: uploads never run).
-    pub sync_engine: bool,
+    /// The daemon's status (phase, one-line summary, transfers with progress
+    /// and ETA, held-back deletions, last error); `None` when it is not running.
+    pub sync: Option<photopro_sync::service::Status>,
+    /// Why sync is not running, and what fixes it.
+    pub setup: Option<crate::sync::SetupNeeded>,
+    pub sync_folder: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -74,6 +85,7 @@ impl AppState {
         let reader = Index::open_read_only(&dirs.index_path())?;
         let settings = AppSettings::load(&AppSettings::path_for(&dirs.config_path()))?;
         let tokens = TokenStore::from_env(dirs.config_path().parent().expect("config file has a directory"));
+        let layout = photopro_library::layout::load_rules(&organization_path(&dirs)).unwrap_or_default();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
             .user_agent(concat!("PhotoPro-Storage/", env!("CARGO_PKG_VERSION")))
@@ -88,6 +100,8 @@ impl AppState {
             scan: Mutex::new(ScanState::default()),
             http,
             tokens,
+            sync: Default::default(),
+            layout: Mutex::new(layout),
         })
     }
 
@@ -119,12 +133,19 @@ impl AppState {
         let paused = self.settings().paused;
         let scan = self.scan.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let indexing = scan.running.then_some(Indexing { files_seen: scan.files_seen, processed: scan.processed, queued: scan.queued });
-        let (state, summary) = match (&indexing, paused, &scan.last_error) {
-            (_, true, _) => ("paused", "Paused".to_string()),
-            (Some(i), false, _) if i.queued > 0 => ("indexing", format!("Indexing {} of {} new files", i.processed, i.queued)),
-            (Some(i), false, _) => ("indexing", format!("Checking {} files", i.files_seen)),
-            (None, false, Some(_)) => ("error", "Indexing stopped with an error".to_string()),
-            (None, false, None) => ("idle", "Library up to date".to_string()),
+        let indexing_line = indexing.as_ref().map(|i| {
+            if i.queued > 0 {
+                format!("Indexing {} of {} new files", i.processed, i.queued)
+            } else {
+                format!("Checking {} files", i.files_seen)
+            }
+        });
+        let engine = self.sync.latest();
+        let setup = self.sync.setup();
+        let (state, summary) = match (&engine, &setup, &scan.last_error) {
+            // Without sync, a failed library scan is the news.
+            (None, _, Some(_)) if !paused && indexing.is_none() => ("error", "Indexing stopped with an error".to_string()),
+            _ => crate::sync::tray_line(paused, engine.as_ref(), indexing_line.as_deref(), setup.as_ref()),
         };
         SyncStatus {
             state: state.into(),
@@ -133,19 +154,42 @@ impl AppState {
             indexing,
             last_error: scan.last_error,
             last_scan_finished: scan.last_finished,
-            sync_engine: false,
+            sync: engine,
+            setup,
+            sync_folder: self.config().ok().and_then(|c| c.sync_folder),
         }
     }
 
-    /// Pause or resume, persisted so it survives a restart.
+    /// Pause or resume, persisted so it survives a restart, and passed to the daemon.
     pub fn set_paused(&self, paused: bool) -> Result<SyncStatus> {
         self.save_settings(AppSettings { paused, ..self.settings() })?;
+        self.sync.with_handle(|handle| if paused { handle.pause() } else { handle.resume() });
         Ok(self.sync_status())
+    }
+
+    /// The organization's folder levels, as last read from the API.
+    pub fn layout(&self) -> Vec<photopro_wire::OrganizationLevel> {
+        self.layout.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Adopt (and cache) the organization's settings; `true` when the layout changed.
+    pub fn set_layout(&self, settings: &photopro_wire::OrganizationSettings) -> Result<bool> {
+        let mut layout = self.layout.lock().unwrap_or_else(|e| e.into_inner());
+        if *layout == settings.organization_rules {
+            return Ok(false);
+        }
+        photopro_library::layout::save_rules(&organization_path(&self.dirs), settings)?;
+        *layout = settings.organization_rules.clone();
+        Ok(true)
     }
 
     fn scan_state(&self) -> MutexGuard<'_, ScanState> {
         self.scan.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+fn organization_path(dirs: &DataDirs) -> PathBuf {
+    dirs.config_path().with_file_name("organization.json")
 }
 
 /// Tell the window(s) and the tray that the status changed.

@@ -7,7 +7,7 @@ use crate::state::{AppState, LIBRARY_EVENT};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 use tauri::test::{mock_builder, MockRuntime};
@@ -179,7 +179,8 @@ fn files_dropped_from_the_desktop_are_copied_in_and_indexed() {
 fn pause_from_the_tray_changes_and_persists_the_status() {
     let h = harness();
     let status: Value = h.ok("sync_status", json!({}));
-    assert_eq!((status["state"].as_str(), status["paused"].as_bool()), (Some("idle"), Some(false)));
+    assert_eq!((status["state"].as_str(), status["paused"].as_bool()), (Some("not_set_up"), Some(false)));
+    assert_eq!(status["setup"]["needs"], "pair", "{status}");
     crate::tray::handle_menu(h.app.handle(), "pause");
     let status: Value = h.ok("sync_status", json!({}));
     assert_eq!((status["state"].as_str(), status["summary"].as_str()), (Some("paused"), Some("Paused")));
@@ -330,3 +331,224 @@ fn update_check_reads_a_manifest_served_on_loopback() {
     }
 }
 
+
+impl Harness {
+    /// Poll `sync_status` until `check` holds (bounded).
+    fn wait_status(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let status: Value = self.ok("sync_status", json!({}));
+            if check(&status) {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {status}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Pair with `api_url` (token in the file store) under a device name.
+    fn connect(&self, api_url: &str, device: &str) {
+        std::fs::write(self.data.join("device-token"), "ppd_test-token").unwrap();
+        let settings: Value = self.ok("get_settings", json!({}));
+        let mut app = settings["app"].clone();
+        app["api_url"] = json!(api_url);
+        app["device_name"] = json!(device);
+        let () = self.ok("save_settings", json!({ "settings": app, "filters": settings["filters"] }));
+    }
+}
+
+#[test]
+fn sync_starts_when_paired_with_a_folder_reports_offline_and_follows_pause_and_limits() {
+    let h = harness();
+    // Nothing listens on port 9: the API is unreachable.
+    h.connect("http://127.0.0.1:9", "Test laptop");
+    let status = h.wait_status("the folder to be asked for", |s| s["setup"]["needs"] == "folder");
+    assert_eq!(status["state"], "not_set_up");
+    assert_eq!(status["summary"], "Sync is not set up");
+
+    let folder = h._dir.path().join("Sync");
+    let chosen: PathBuf = h.ok("set_sync_folder", json!({ "path": folder }));
+    assert_eq!(chosen, folder.canonicalize().unwrap());
+    let config: Value = serde_json::from_slice(&std::fs::read(h.data.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["sync_folder"], json!(chosen), "remembered where `photopro sync` reads it");
+    let tree: Vec<Value> = h.ok("library_tree", json!({}));
+    assert!(tree.iter().any(|t| t["library"]["root"] == json!(chosen)), "the sync folder can be browsed");
+
+    let offline = h.wait_status("offline", |s| s["state"] == "offline");
+    assert_eq!(offline["summary"], "Offline");
+    assert_eq!(offline["sync"]["phase"], "offline");
+    assert!(offline["sync"]["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{offline}");
+    assert!(h.app.state::<AppState>().sync.is_running());
+
+    let paused: Value = h.ok("set_paused", json!({ "paused": true }));
+    assert_eq!((paused["state"].as_str(), paused["summary"].as_str()), (Some("paused"), Some("Paused")));
+    h.wait_status("the daemon to pause", |s| s["sync"]["phase"] == "paused");
+    // Settings saved from a screen that still thinks sync runs do not unpause it.
+    let settings: Value = h.ok("get_settings", json!({}));
+    let mut app = settings["app"].clone();
+    app["paused"] = json!(false);
+    app["upload_limit_kib"] = json!(512);
+    app["download_limit_kib"] = json!(2048);
+    let mut filters = settings["filters"].clone();
+    filters["sync_folder"] = Value::Null;
+    let () = h.ok("save_settings", json!({ "settings": app, "filters": filters }));
+    let saved: Value = serde_json::from_slice(&std::fs::read(h.data.join("app.json")).unwrap()).unwrap();
+    assert_eq!((saved["paused"].as_bool(), saved["upload_limit_kib"].as_u64()), (Some(true), Some(512)));
+    let config: Value = serde_json::from_slice(&std::fs::read(h.data.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["sync_folder"], json!(chosen), "the sync folder survives a settings save");
+    // The limits went to the running daemon (no restart: the same daemon stays paused).
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(h.ok::<Value>("sync_status", json!({}))["sync"]["phase"], "paused");
+    let () = h.ok("sync_now", json!({}));
+    let () = h.ok("approve_deletions", json!({}));
+
+    let resumed: Value = h.ok("set_paused", json!({ "paused": false }));
+    assert_eq!(resumed["paused"], false);
+    h.wait_status("offline again after resuming", |s| s["state"] == "offline");
+
+    // Unpairing stops sync and says why.
+    let () = h.ok("sign_out", json!({}));
+    let status = h.wait_status("sync to stop", |s| s["setup"]["needs"] == "pair");
+    assert!(status["sync"].is_null());
+    h.app.state::<AppState>().sync.stop();
+}
+
+#[test]
+fn conflicts_are_listed_and_resolved_and_the_other_version_waits_in_the_sync_trash() {
+    let h = harness();
+    h.connect("http://127.0.0.1:9", "Test laptop");
+    let folder = h._dir.path().join("Sync");
+    let gallery = folder.join("Smith Wedding");
+    std::fs::create_dir_all(&gallery).unwrap();
+    std::fs::write(gallery.join("IMG_1.jpg"), b"their edit").unwrap();
+    let copy = "Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Test laptop).jpg";
+    std::fs::write(folder.join(copy), b"my edit").unwrap();
+    std::fs::write(folder.join("Smith Wedding/IMG_2 (conflicted copy 2026-11-26 from Studio iMac).jpg"), b"theirs 2").unwrap();
+    std::fs::write(gallery.join("IMG_2.jpg"), b"mine 2").unwrap();
+
+    assert!(h.ok::<Vec<Value>>("list_conflicts", json!({})).is_empty(), "no sync folder, no conflicts");
+    let _: PathBuf = h.ok("set_sync_folder", json!({ "path": folder }));
+    let conflicts: Vec<Value> = h.ok("list_conflicts", json!({}));
+    assert_eq!(conflicts.len(), 2);
+    assert_eq!(conflicts[0]["copy"], copy);
+    assert_eq!(conflicts[0]["original"], "Smith Wedding/IMG_1.jpg");
+    assert_eq!((conflicts[0]["copy_is_mine"].as_bool(), conflicts[0]["device"].as_str()), (Some(true), Some("Test laptop")));
+    assert_eq!(conflicts[1]["copy_is_mine"], false);
+
+    let kept: PathBuf = h.ok("resolve_conflict", json!({ "copy": copy, "resolution": "keep_mine" }));
+    assert_eq!(kept, gallery.canonicalize().unwrap().join("IMG_1.jpg"));
+    assert_eq!(std::fs::read(gallery.join("IMG_1.jpg")).unwrap(), b"my edit");
+    let kept: PathBuf = h.ok("resolve_conflict", json!({ "copy": "Smith Wedding/IMG_2 (conflicted copy 2026-11-26 from Studio iMac).jpg", "resolution": "keep_both" }));
+    assert!(kept.ends_with("Smith Wedding/IMG_2 (from Studio iMac).jpg"), "{kept:?}");
+    assert!(h.ok::<Vec<Value>>("list_conflicts", json!({})).is_empty());
+
+    let trash: Vec<Value> = h.ok("list_sync_trash", json!({}));
+    assert_eq!(trash.len(), 1, "their version of IMG_1 is kept: {trash:?}");
+    assert_eq!(trash[0]["original"], "Smith Wedding/IMG_1.jpg");
+    assert_eq!(trash[0]["bytes"], 10);
+    let restored: PathBuf = h.ok("restore_sync_trash", json!({ "id": trash[0]["id"] }));
+    assert_eq!(std::fs::read(&restored).unwrap(), b"their edit");
+    assert_ne!(restored, gallery.join("IMG_1.jpg"), "restored beside my version, never over it");
+    assert!(h.ok::<Vec<Value>>("list_sync_trash", json!({})).is_empty());
+
+    let error = h.call::<Value>("resolve_conflict", json!({ "copy": copy, "resolution": "keep_theirs" })).unwrap_err();
+    assert_eq!(error["kind"], "not_found", "{error}");
+    let error = h.call::<Value>("resolve_conflict", json!({ "copy": "../../etc/passwd (conflicted copy 2026-11-26 from X)", "resolution": "keep_theirs" })).unwrap_err();
+    assert_eq!(error["kind"], "sync", "{error}");
+    let error = h.call::<Value>("restore_sync_trash", json!({ "id": "no-such-entry" })).unwrap_err();
+    assert!(error["message"].as_str().unwrap().len() > 5, "{error}");
+    h.app.state::<AppState>().sync.stop();
+}
+
+#[test]
+fn cards_in_the_sync_folder_name_their_client_when_the_folder_layout_has_a_client_level() {
+    let h = harness();
+    let folder = h._dir.path().join("Sync");
+    let gallery = folder.join("Smith, John/Smith Wedding");
+    std::fs::create_dir_all(&gallery).unwrap();
+    std::fs::copy(shared_photos().join("cameras/Canon EOS 7D.jpg"), gallery.join("IMG_1.jpg")).unwrap();
+    let _: PathBuf = h.and_wait_for_scan(|| h.ok("set_sync_folder", json!({ "path": folder })));
+    let tree: Vec<Value> = h.ok("library_tree", json!({}));
+    let sync_root = tree.iter().find(|t| t["name"] == "Sync").expect("the sync library")["root"].clone();
+
+    let open = |id: &Value| -> Value { h.ok("open_folder", json!({ "folder": id })) };
+    let clients = Harness::card(&open(&sync_root), "Smith, John")["id"].clone();
+    assert!(Harness::card(&open(&sync_root), "Smith, John")["client"].is_null(), "no layout known: no client");
+
+    let state = h.app.state::<AppState>();
+    let by_client = photopro_wire::OrganizationSettings { organization_rules: vec![photopro_wire::OrganizationLevel::ByClient], ..Default::default() };
+    assert!(state.set_layout(&by_client).unwrap());
+    assert!(!state.set_layout(&by_client).unwrap(), "unchanged");
+    assert_eq!(Harness::card(&open(&sync_root), "Smith, John")["client"], json!({ "role": "client" }));
+    let card = Harness::card(&open(&clients), "Smith Wedding").clone();
+    assert_eq!(card["client"], json!({ "role": "of", "name": "Smith, John" }));
+    assert_eq!(card["photos"], 1, "the index's totals are still there: {card}");
+    // Folders outside the sync folder are not filed by the organization's layout.
+    let home: Value = h.ok("open_folder", json!({ "folder": null }));
+    assert!(Harness::card(&home, "Brighton Beach")["client"].is_null());
+    // The layout is cached for offline starts.
+    assert!(h.data.join("organization.json").is_file());
+}
+
+#[test]
+fn finished_uploads_conflicts_and_storage_full_notify_when_notifications_are_on() {
+    use photopro_sync::service::{PassSummary, Phase, ServiceEvent};
+    let h = harness();
+    let state = h.app.state::<AppState>();
+    let generation = state.sync.generation();
+    let event = |phase: Phase| ServiceEvent::Status(photopro_sync::service::Status { phase, ..base_status() });
+    let pass = |folders: Vec<(&str, usize)>, conflicts| PassSummary {
+        uploads: folders.iter().map(|f| f.1).sum(),
+        conflicts,
+        uploaded_folders: folders.into_iter().map(|(f, n)| (f.to_string(), n)).collect(),
+        ..PassSummary::default()
+    };
+    let notified = || state.sync.notified.lock().unwrap().clone();
+
+    // A shoot uploads over two passes: one notification, once sync is up to date.
+    crate::sync::on_event(h.app.handle(), generation, &event(Phase::Syncing));
+    crate::sync::on_event(h.app.handle(), generation, &ServiceEvent::PassFinished(pass(vec![("Smith, John/Smith Wedding", 200)], 0)));
+    assert!(notified().is_empty(), "not finished yet");
+    crate::sync::on_event(h.app.handle(), generation, &event(Phase::UpToDate));
+    crate::sync::on_event(h.app.handle(), generation, &ServiceEvent::PassFinished(pass(vec![("Smith, John/Smith Wedding", 40)], 2)));
+    assert_eq!(
+        notified(),
+        [
+            "Upload finished: Smith Wedding finished uploading — 240 files",
+            "Choose which version to keep: 2 photos were changed on two computers. Both versions are kept — choose in PhotoPro."
+        ]
+    );
+    crate::sync::on_event(h.app.handle(), generation, &event(Phase::StorageFull));
+    crate::sync::on_event(h.app.handle(), generation, &event(Phase::StorageFull));
+    assert_eq!(notified().len(), 3, "storage full is said once: {:?}", notified());
+    assert!(notified()[2].starts_with("Storage full: "));
+    // Events of a daemon that was replaced are ignored.
+    crate::sync::on_event(h.app.handle(), generation + 7, &event(Phase::UpToDate));
+    assert_eq!(h.ok::<Value>("sync_status", json!({}))["state"], "storage_full");
+
+    // Notifications off: nothing more.
+    let settings: Value = h.ok("get_settings", json!({}));
+    let mut app = settings["app"].clone();
+    app["notifications"] = json!(false);
+    let () = h.ok("save_settings", json!({ "settings": app, "filters": settings["filters"] }));
+    crate::sync::on_event(h.app.handle(), state.sync.generation(), &event(Phase::UpToDate));
+    crate::sync::on_event(h.app.handle(), state.sync.generation(), &ServiceEvent::PassFinished(pass(vec![("Jones", 3)], 1)));
+    assert_eq!(notified().len(), 3);
+}
+
+fn base_status() -> photopro_sync::service::Status {
+    photopro_sync::service::Status {
+        phase: photopro_sync::service::Phase::Starting,
+        summary: String::new(),
+        progress: Default::default(),
+        last_report: None,
+        last_synced_at: None,
+        last_error: None,
+        unsettled: 0,
+        storage_full: false,
+        deletions_awaiting_approval: 0,
+        watch_degraded: None,
+        skipped: vec![],
+        folder: "/Sync".into(),
+    }
+}

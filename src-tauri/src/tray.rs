@@ -1,4 +1,5 @@
-//! The tray: a status line, pause / resume, open, quit. Closing the window
+//! The tray: a status line ("Up to date", "Syncing 12 files", "Paused",
+//! "Offline", "Storage full", errors), pause / resume, sync now, open, quit. Closing the window
 //! hides it here instead of quitting, so the app keeps running in the tray.
 
 use crate::state::{self, AppState, SyncStatus};
@@ -12,16 +13,20 @@ pub const TRAY_ID: &str = "main";
 struct TrayItems<R: Runtime> {
     status: MenuItem<R>,
     pause: MenuItem<R>,
+    sync_now: MenuItem<R>,
+    /// What the tray shows now (the daemon reports twice a second while transferring).
+    shown: std::sync::Mutex<Option<(String, bool, bool)>>,
 }
 
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Starting…", false, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause syncing", true, None::<&str>)?;
+    let sync_now = MenuItem::with_id(app, "sync_now", "Sync now", false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open PhotoPro Storage", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit PhotoPro Storage", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
-        &[&status, &PredefinedMenuItem::separator(app)?, &pause, &open, &PredefinedMenuItem::separator(app)?, &quit],
+        &[&status, &PredefinedMenuItem::separator(app)?, &pause, &sync_now, &open, &PredefinedMenuItem::separator(app)?, &quit],
     )?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("PhotoPro Storage")
@@ -32,7 +37,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         tray = tray.icon(icon.clone());
     }
     tray.build(app)?;
-    app.manage(TrayItems { status, pause });
+    app.manage(TrayItems { status, pause, sync_now, shown: Default::default() });
     show_status(app, &app.state::<AppState>().sync_status());
     Ok(())
 }
@@ -49,6 +54,7 @@ pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
             }
             state::publish_status(app, &state);
         }
+        "sync_now" => app.state::<AppState>().sync.with_handle(|h| h.sync_now()),
         "open" => crate::desktop::show_main_window(app),
         "quit" => app.exit(0),
         _ => {}
@@ -57,9 +63,17 @@ pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
 
 /// Mirror the status in the tray (no-op when there is no tray, as in tests).
 pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &SyncStatus) {
+    let running = status.sync.is_some();
     if let Some(items) = app.try_state::<TrayItems<R>>() {
+        let now = (status.summary.clone(), status.paused, running);
+        let mut shown = items.shown.lock().unwrap_or_else(|e| e.into_inner());
+        if shown.as_ref() == Some(&now) {
+            return;
+        }
+        *shown = Some(now);
         let _ = items.status.set_text(&status.summary);
         let _ = items.pause.set_text(if status.paused { "Resume syncing" } else { "Pause syncing" });
+        let _ = items.sync_now.set_enabled(running && !status.paused);
     }
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let _ = tray.set_tooltip(Some(format!("PhotoPro Storage — {}", status.summary)));

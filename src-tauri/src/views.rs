@@ -3,7 +3,10 @@
 
 use crate::error::Result;
 use photopro_index::{AssetSummary, FolderId, FolderInfo, FolderNode, FolderSummary, Index, Library, Status};
+use photopro_library::layout::{client_of, ClientRole};
+use photopro_wire::OrganizationLevel;
 use serde::Serialize;
+use std::path::Path;
 
 /// One open folder: where it is, its subfolders as cards, its photos.
 #[derive(Debug, Serialize)]
@@ -11,12 +14,36 @@ pub struct FolderView {
     pub folder: Option<FolderInfo>,
     /// Library root first; empty when no library exists yet.
     pub ancestry: Vec<FolderInfo>,
-    pub folders: Vec<FolderSummary>,
+    pub folders: Vec<FolderCard>,
     pub photos: Vec<AssetSummary>,
 }
 
+/// A folder card: the index's totals, and the client when the folder layout names one.
+#[derive(Debug, Serialize)]
+pub struct FolderCard {
+    #[serde(flatten)]
+    pub summary: FolderSummary,
+    pub client: Option<ClientRole>,
+}
+
+/// Where the client comes from: the organization's folder levels apply to
+/// the sync folder, which mirrors the organization's storage
+/// (`photopro_library::layout`). Folders elsewhere have no client.
+pub struct ClientRule<'a> {
+    pub sync_folder: Option<&'a Path>,
+    pub rules: &'a [OrganizationLevel],
+}
+
+impl ClientRule<'_> {
+    fn client(&self, path: &Path) -> Option<ClientRole> {
+        let rel = path.strip_prefix(self.sync_folder?).ok()?;
+        let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        client_of(&rel.join("/"), self.rules)
+    }
+}
+
 /// `None` opens the home screen: the root of the first library.
-pub fn folder_view(index: &Index, folder: Option<FolderId>) -> Result<FolderView> {
+pub fn folder_view(index: &Index, folder: Option<FolderId>, clients: &ClientRule<'_>) -> Result<FolderView> {
     let folder = match folder {
         Some(id) => Some(id),
         None => match index.libraries()?.first() {
@@ -30,7 +57,11 @@ pub fn folder_view(index: &Index, folder: Option<FolderId>) -> Result<FolderView
     let mut ancestry = index.folder_ancestry(folder)?;
     Ok(FolderView {
         // One pass over the subtree; a folder of folders shows a photo from below it.
-        folders: index.folder_cards(folder)?,
+        folders: index
+            .folder_cards(folder)?
+            .into_iter()
+            .map(|summary| FolderCard { client: clients.client(&summary.path), summary })
+            .collect(),
         photos: index.list_assets(folder)?,
         folder: ancestry.pop().inspect(|f| ancestry.push(f.clone())),
         ancestry,

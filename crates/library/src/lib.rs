@@ -25,6 +25,7 @@ mod config;
 mod dirs;
 mod filters;
 mod json_file;
+pub mod layout;
 pub mod organize;
 pub mod scan;
 
