@@ -321,8 +321,16 @@ fn plan_pair(
             return;
         }
         let key = name_key(&local.name);
-        let occupied = view.remote_named(&local_location.0, &key).iter().any(|c| c != &remote.id);
-        if occupied {
+        let holders: Vec<&RemoteId> = view.remote_named(&local_location.0, &key).iter().filter(|c| *c != &remote.id).collect();
+        if !holders.is_empty()
+            && holders.iter().all(|c| view.synced.by_remote(c).is_some_and(|pair| view.local.get(&pair.local).is_none()))
+        {
+            // The name is held by nodes deleted locally, which go to the remote
+            // trash this round (a conflict resolved by keeping this version):
+            // move next round, once the name is free.
+            return;
+        }
+        if !holders.is_empty() {
             // The remote already holds that name (for it, `Photo.JPG` is `photo.jpg`):
             // this node steps aside locally, and the next round moves it remotely.
             let aside = case_conflict_name(&local.name);
