@@ -12,6 +12,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::error::{Error, Result};
+use crate::names::name_key;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -80,7 +81,32 @@ impl Db {
                     .await?
             }
         }
-        Ok(())
+        self.backfill_asset_name_keys().await
+    }
+
+    /// Fills `assets.name_key` (added by migration 0002) for rows written
+    /// before it. The key is Unicode normalization, which SQL cannot do, so
+    /// it is computed here; idempotent, and safe on several instances at once.
+    async fn backfill_asset_name_keys(&self) -> Result<()> {
+        loop {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, name FROM assets WHERE name_key IS NULL LIMIT 500")
+                    .fetch_all(&self.pool)
+                    .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (id, name) in rows {
+                sqlx::query(
+                    "UPDATE assets SET name_key = $2 WHERE id = $1 AND name = $3 AND name_key IS NULL",
+                )
+                .bind(id)
+                .bind(name_key(&name))
+                .bind(&name)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock

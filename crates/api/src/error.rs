@@ -22,6 +22,13 @@ pub enum Error {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A conditional request (`replaces`) found the asset changed, trashed or gone.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// A copy asked for content the caller's organization does not store
+    /// (never looked up in other organizations); the client uploads instead.
+    #[error("this organization stores no content with that SHA-256; upload it instead")]
+    ContentUnknown,
     #[error("quota exceeded: need {} bytes", .0.needed_bytes)]
     QuotaExceeded(Box<QuotaExceeded>),
     #[error("the reservation has expired")]
@@ -61,10 +68,11 @@ impl Error {
         match self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::NotFound(_) | Error::ContentUnknown => StatusCode::NOT_FOUND,
             Error::Conflict(_) | Error::ObjectMissing => StatusCode::CONFLICT,
             // 409 rather than 413: the request is fine, the organization's plan is not.
             Error::QuotaExceeded(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Error::ReservationExpired | Error::CursorReset => StatusCode::GONE,
             Error::ObjectMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Database(_)
@@ -80,6 +88,8 @@ impl Error {
             Error::Unauthorized => "unauthorized",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::PreconditionFailed(_) => "precondition_failed",
+            Error::ContentUnknown => "content_unknown",
             Error::QuotaExceeded(_) => "quota_exceeded",
             Error::ReservationExpired => "reservation_expired",
             Error::ObjectMismatch(_) => "object_mismatch",

@@ -35,7 +35,7 @@ impl LocalApi {
             .map_err(|e| Error::Internal(format!("bind: {e}")))?;
         let base = format!("http://{}", listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?);
         let api = built.api.clone();
-        runtime.spawn(async move { crate::launch(listener, api.into(), std::future::pending()).await });
+        runtime.spawn(async move { crate::launch(listener, api, std::future::pending()).await });
         Ok(LocalApi { base, store, built, runtime })
     }
 

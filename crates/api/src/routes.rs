@@ -74,6 +74,7 @@ pub fn router(api: AppState) -> Router {
         .route("/v1/uploads/{id}", get(upload_status).delete(cancel_upload))
         .route("/v1/uploads/{id}/complete", post(complete_upload))
         .route("/v1/assets", get(list_assets))
+        .route("/v1/assets/copy", post(copy_asset))
         .route(
             "/v1/assets/{id}",
             get(get_asset).patch(rename_asset).delete(trash_asset),
@@ -123,7 +124,7 @@ pub fn router(api: AppState) -> Router {
         All sizes are bytes in binary units (1 GiB = 2^30 bytes, 1 TiB = 2^40 bytes); times are Unix seconds."),
     paths(
         health, tiers, pair_device, list_devices, revoke_device, create_pairing_code, reserve, upload_status, cancel_upload,
-        complete_upload, list_assets, get_asset, rename_asset, trash_asset, restore_asset, move_asset, purge_asset,
+        complete_upload, copy_asset, list_assets, get_asset, rename_asset, trash_asset, restore_asset, move_asset, purge_asset,
         set_storage_class, download_asset, list_folders, create_folder, get_folder, update_folder, trash_folder,
         restore_folder, move_folder, changes, latest_cursor, usage, get_settings, put_settings,
         admin_list_organizations, admin_create_organization, admin_get_organization, admin_set_plan,
@@ -207,7 +208,9 @@ async fn create_pairing_code(
 
 #[utoipa::path(post, path = "/v1/uploads", security(("device" = [])), request_body = wire::ReserveRequest,
     responses((status = 201, body = wire::Reservation),
-        (status = 409, description = "quota_exceeded: the body carries used, limit, needed and the smallest plan that fits", body = wire::ErrorBody),
+        (status = 409, description = "quota_exceeded: the body carries used, limit, needed and the smallest plan that fits; \
+            conflict (with `replaces` only): a live asset or folder already has this name in the folder (the replaced asset's name is free)", body = wire::ErrorBody),
+        (status = 412, description = "precondition_failed: `replaces` names an asset that is not live with that content", body = wire::ErrorBody),
         (status = 400, body = wire::ErrorBody)))]
 async fn reserve(
     State(api): State<AppState>,
@@ -247,7 +250,10 @@ async fn cancel_upload(
 
 #[utoipa::path(post, path = "/v1/uploads/{id}/complete", security(("device" = [])), params(("id" = String, Path)),
     request_body = wire::CompleteRequest,
-    responses((status = 200, body = wire::Asset), (status = 409, description = "object_missing", body = wire::ErrorBody),
+    responses((status = 200, body = wire::Asset),
+        (status = 409, description = "object_missing (retry later); conflict: a replacement's name was taken meanwhile (reservation released, object deleted)", body = wire::ErrorBody),
+        (status = 412, description = "precondition_failed: the replaced asset changed since the reservation; nothing was created, \
+            the reservation is released and the object deleted", body = wire::ErrorBody),
         (status = 410, description = "reservation_expired", body = wire::ErrorBody),
         (status = 422, description = "object_mismatch: wrong size or checksum; the object was removed", body = wire::ErrorBody)))]
 async fn complete_upload(
@@ -267,6 +273,20 @@ async fn complete_upload(
         api.complete(&ctx, parse_id(&id, "reservation")?, &request)
             .await?,
     ))
+}
+
+#[utoipa::path(post, path = "/v1/assets/copy", security(("device" = [])), request_body = wire::CopyRequest,
+    responses((status = 201, description = "A new asset with content the organization already stores; no bytes were sent", body = wire::Asset),
+        (status = 404, description = "content_unknown: the organization stores no such content, upload it; not_found: unknown folder", body = wire::ErrorBody),
+        (status = 409, description = "quota_exceeded (the copy counts against the cap like an upload); conflict: the name is taken", body = wire::ErrorBody),
+        (status = 412, description = "precondition_failed: `replaces` names an asset that is not live with that content", body = wire::ErrorBody),
+        (status = 400, body = wire::ErrorBody)))]
+async fn copy_asset(
+    State(api): State<AppState>,
+    DeviceAuth(ctx): DeviceAuth,
+    AppJson(request): AppJson<wire::CopyRequest>,
+) -> Result<(StatusCode, Json<wire::Asset>)> {
+    Ok((StatusCode::CREATED, Json(api.copy(&ctx, &request).await?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -8,19 +8,28 @@
 //! reservation from `open` to `completed`. Every state change of a
 //! reservation is a guarded `UPDATE … WHERE state = 'open'`, so a replayed or
 //! racing completion, expiry or cancel can win only once.
+//!
+//! A copy (`POST /v1/assets/copy`) is a reservation the server fills itself:
+//! the same conditional UPDATE holds the bytes, a server-side CopyObject
+//! writes the new asset's own object, and the same completion transaction
+//! commits it. Every asset keeps its own object, so purging one never touches
+//! the bytes of another. A `replaces` precondition is checked when the
+//! reservation is made and again inside the completion transaction, which
+//! trashes the old version and creates the new one atomically.
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use photopro_wire::{
     monthly_cost_usd, retrieval_cost_usd, smallest_plan_for, AddOn, Asset, AssetPage, Change,
-    ChangePage, ClassUsage, CompleteRequest, CreateFolderRequest, CreateOrganizationRequest,
-    Cursor, Device, DeviceToken, Download, Folder, FolderList, FolderSettings, FolderUsage,
-    MaintenanceReport, Organization, OrganizationLevel, OrganizationSettings, PairDeviceRequest,
-    PairingCode, PartUpload, Plan, QuotaExceeded, Reservation, ReserveRequest, SetPlanRequest,
-    StorageClass, StorageClassChange, StoredPart, Tier, UpdateFolderRequest, UploadPlan,
-    UploadStatus, Usage, UsageWarning, GIB, INFREQUENT_ACCESS_CENTS_PER_TIB_MONTH,
-    INFREQUENT_ACCESS_MINIMUM_DAYS, MAX_OBJECT_BYTES, MAX_PARTS, MIN_PART_BYTES, TIB,
+    ChangePage, ClassUsage, CompleteRequest, CopyRequest, CreateFolderRequest,
+    CreateOrganizationRequest, Cursor, Device, DeviceToken, Download, Folder, FolderList,
+    FolderSettings, FolderUsage, MaintenanceReport, Organization, OrganizationLevel,
+    OrganizationSettings, PairDeviceRequest, PairingCode, PartUpload, Plan, QuotaExceeded,
+    Replaces, Reservation, ReserveRequest, SetPlanRequest, StorageClass, StorageClassChange,
+    StoredPart, Tier, UpdateFolderRequest, UploadPlan, UploadStatus, Usage, UsageWarning, GIB,
+    INFREQUENT_ACCESS_CENTS_PER_TIB_MONTH, INFREQUENT_ACCESS_MINIMUM_DAYS, MAX_OBJECT_BYTES,
+    MAX_PARTS, MIN_PART_BYTES, TIB,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -52,6 +61,11 @@ pub struct Settings {
     pub journal_retention_seconds: i64,
     /// SHA-256 hex of the admin credential; `None` disables the admin API.
     pub admin_token_hash: Option<String>,
+    /// Copies up to this size are one CopyObject (S3 and R2 allow 5 GiB);
+    /// larger ones are assembled from part copies.
+    pub max_single_copy_bytes: u64,
+    /// Smallest part of a multipart copy (raised to stay within 10,000 parts).
+    pub copy_part_bytes: u64,
 }
 
 impl Default for Settings {
@@ -65,6 +79,8 @@ impl Default for Settings {
             min_part_bytes: 16 << 20,
             journal_retention_seconds: 30 * DAY,
             admin_token_hash: None,
+            max_single_copy_bytes: 5 * GIB,
+            copy_part_bytes: 512 << 20,
         }
     }
 }
@@ -88,6 +104,9 @@ const ASSET_COLUMNS: &str =
     "id, folder_id, name, size_bytes, content_sha256, storage_class, class_changed_at, created_at, updated_at, trashed_at";
 const FOLDER_COLUMNS: &str =
     "id, parent_id, name, retention_days, optimize_storage, created_at, updated_at, trashed_at";
+const RESERVATION_COLUMNS: &str =
+    "id, asset_id, object_key, folder_id, name, size_bytes, content_sha256, upload_id, \
+     part_size_bytes, state, expires_at, replaces_asset_id, replaces_sha256, check_name";
 const ORGANIZATION_COLUMNS: &str =
     "id, name, tier, add_ons, limit_override_bytes, limit_bytes, used_bytes, reserved_bytes, created_at";
 
@@ -223,6 +242,44 @@ async fn insert_change(
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Whether a live asset (other than `except`) or a live folder of the
+/// organization already has this sibling name in `folder_id` (`None`: the
+/// root). Files and folders share one namespace, case- and width-insensitive.
+async fn name_taken<'e, E>(
+    executor: E,
+    organization_id: Uuid,
+    folder_id: Option<Uuid>,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let taken: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM assets WHERE organization_id = $1 AND COALESCE(folder_id, '') = $2 AND name_key = $3 \
+         AND trashed_at IS NULL AND id <> $4 \
+         UNION ALL SELECT id FROM folders WHERE organization_id = $1 AND COALESCE(parent_id, '') = $2 \
+         AND name_key = $3 AND trashed_at IS NULL LIMIT 1",
+    )
+    .bind(organization_id.to_string())
+    .bind(folder_id.map(|id| id.to_string()).unwrap_or_default())
+    .bind(name_key(name))
+    .bind(except.map(|id| id.to_string()).unwrap_or_default())
+    .fetch_optional(executor)
+    .await?;
+    Ok(taken.is_some())
+}
+
+fn replaced_changed_error() -> Error {
+    Error::PreconditionFailed(
+        "the asset to replace is no longer live with the expected content (changed, trashed or deleted)".into(),
+    )
+}
+
+fn name_taken_error() -> Error {
+    Error::Conflict("an asset or folder with this name already exists here".into())
 }
 
 fn validate_settings(settings: &OrganizationSettings) -> Result<()> {
@@ -550,37 +607,152 @@ impl Api {
         }
         let sha256 = validate_sha256(&request.content_sha256)?;
         let name = validate_name(&request.name)?;
-        if let Some(folder_id) = request.folder_id {
-            self.live_folder(ctx.organization_id, folder_id).await?;
-        }
-
+        // Plain uploads have never checked names, and clients rely on it
+        // (upload the new version, then trash the old one); a replacement
+        // checks, so that it is the replaced asset's name it takes.
+        let check_name = request.replaces.is_some();
+        let replaces = self
+            .check_target(
+                ctx.organization_id,
+                request.folder_id,
+                &name,
+                request.replaces.as_ref(),
+                check_name,
+            )
+            .await?;
         let now = self.now();
+        let reservation = self
+            .hold(
+                ctx,
+                NewReservation {
+                    folder_id: request.folder_id,
+                    name,
+                    size,
+                    content_sha256: request.content_sha256.clone(),
+                    replaces,
+                    check_name,
+                },
+                now,
+            )
+            .await?;
+
+        // Talk to the store only after the bytes are held; if that fails, give them back.
+        match self
+            .plan_upload(
+                reservation.id,
+                &reservation.object_key,
+                size,
+                &sha256,
+                now,
+                reservation.expires_at - now,
+            )
+            .await
+        {
+            Ok(upload) => Ok(Reservation {
+                reservation_id: reservation.id,
+                asset_id: reservation.asset_id,
+                size_bytes: size,
+                expires_at: reservation.expires_at,
+                upload,
+            }),
+            Err(error) => {
+                let _ = self
+                    .release(ctx.organization_id, reservation.id, "released")
+                    .await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Checks where a new asset is to go, before any bytes are held: the
+    /// folder is live, the version it replaces (if any) is live with the
+    /// expected content, and (if `check_name`) the name is free, the replaced
+    /// asset's own name counting as free. The completion transaction checks
+    /// the last two again.
+    async fn check_target(
+        &self,
+        organization_id: Uuid,
+        folder_id: Option<Uuid>,
+        name: &str,
+        replaces: Option<&Replaces>,
+        check_name: bool,
+    ) -> Result<Option<(Uuid, String)>> {
+        if let Some(folder_id) = folder_id {
+            self.live_folder(organization_id, folder_id).await?;
+        }
+        let replaces = match replaces {
+            Some(replaces) => {
+                validate_sha256(&replaces.content_sha256)?;
+                // Missing, another organization's, trashed or changed: one
+                // answer, so a foreign ID reveals nothing.
+                let current: Option<(String, Option<i64>)> = sqlx::query_as(
+                    "SELECT content_sha256, trashed_at FROM assets WHERE id = $1 AND organization_id = $2",
+                )
+                .bind(replaces.asset_id.to_string())
+                .bind(organization_id.to_string())
+                .fetch_optional(&self.db.pool)
+                .await?;
+                if !matches!(&current, Some((sha256, None)) if *sha256 == replaces.content_sha256) {
+                    return Err(replaced_changed_error());
+                }
+                Some((replaces.asset_id, replaces.content_sha256.clone()))
+            }
+            None => None,
+        };
+        if check_name
+            && name_taken(
+                &self.db.pool,
+                organization_id,
+                folder_id,
+                name,
+                replaces.as_ref().map(|(id, _)| *id),
+            )
+            .await?
+        {
+            return Err(name_taken_error());
+        }
+        Ok(replaces)
+    }
+
+    /// Records an open reservation and holds its bytes under the cap, in one
+    /// transaction; nothing is held if the cap refuses.
+    async fn hold(
+        &self,
+        ctx: &DeviceContext,
+        new: NewReservation,
+        now: i64,
+    ) -> Result<OpenReservation> {
         let reservation_id = Uuid::new_v4();
         let asset_id = Uuid::new_v4();
         let key = object_key(ctx.organization_id, asset_id);
-        let ttl = if size > self.settings.multipart_threshold_bytes {
+        let ttl = if new.size > self.settings.multipart_threshold_bytes {
             self.settings.multipart_reservation_ttl_seconds
         } else {
             self.settings.reservation_ttl_seconds
         };
         let expires_at = now + ttl;
+        let size = new.size;
 
         let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO reservations (id, organization_id, device_id, asset_id, object_key, folder_id, name, size_bytes, \
-             content_sha256, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11)",
+             content_sha256, state, created_at, expires_at, replaces_asset_id, replaces_sha256, check_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14)",
         )
         .bind(reservation_id.to_string())
         .bind(ctx.organization_id.to_string())
         .bind(ctx.device_id.to_string())
         .bind(asset_id.to_string())
         .bind(&key)
-        .bind(request.folder_id.map(|id| id.to_string()))
-        .bind(&name)
+        .bind(new.folder_id.map(|id| id.to_string()))
+        .bind(&new.name)
         .bind(size as i64)
-        .bind(&request.content_sha256)
+        .bind(&new.content_sha256)
         .bind(now)
         .bind(expires_at)
+        .bind(new.replaces.as_ref().map(|(id, _)| id.to_string()))
+        .bind(new.replaces.as_ref().map(|(_, sha256)| sha256.clone()))
+        .bind(new.check_name as i64)
         .execute(&mut *tx)
         .await?;
         // The whole cap check is this one statement: atomic on both backends
@@ -617,26 +789,21 @@ impl Api {
             })));
         }
         tx.commit().await?;
-
-        // Talk to the store only after the bytes are held; if that fails, give them back.
-        match self
-            .plan_upload(reservation_id, &key, size, &sha256, now, expires_at - now)
-            .await
-        {
-            Ok(upload) => Ok(Reservation {
-                reservation_id,
-                asset_id,
-                size_bytes: size,
-                expires_at,
-                upload,
-            }),
-            Err(error) => {
-                let _ = self
-                    .release(ctx.organization_id, reservation_id, "released")
-                    .await;
-                Err(error)
-            }
-        }
+        Ok(OpenReservation {
+            id: reservation_id,
+            asset_id,
+            object_key: key,
+            folder_id: new.folder_id,
+            name: new.name,
+            size,
+            content_sha256: new.content_sha256,
+            upload_id: None,
+            part_size: None,
+            state: "open".into(),
+            expires_at,
+            replaces: new.replaces,
+            check_name: new.check_name,
+        })
     }
 
     async fn plan_upload(
@@ -751,10 +918,9 @@ impl Api {
         organization_id: Uuid,
         reservation_id: Uuid,
     ) -> Result<OpenReservation> {
-        let row = sqlx::query(
-            "SELECT id, asset_id, object_key, folder_id, name, size_bytes, content_sha256, upload_id, part_size_bytes, \
-             state, expires_at FROM reservations WHERE id = $1 AND organization_id = $2",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1 AND organization_id = $2"
+        )))
         .bind(reservation_id.to_string())
         .bind(organization_id.to_string())
         .fetch_optional(&self.db.pool)
@@ -864,6 +1030,58 @@ impl Api {
             return Err(Error::ObjectMismatch(message));
         }
 
+        match self
+            .commit_or_release(ctx.organization_id, &reservation, now)
+            .await?
+        {
+            Some(asset) => Ok(asset),
+            None => {
+                // Someone settled it while we were verifying: a racing completion won, or it expired.
+                let settled = self
+                    .load_reservation(ctx.organization_id, reservation_id)
+                    .await?;
+                match settled.state.as_str() {
+                    "completed" => self.completed_asset(ctx, settled.asset_id).await,
+                    _ => Err(Error::ReservationExpired),
+                }
+            }
+        }
+    }
+
+    /// [`Api::commit_reservation`]; when its precondition or name check
+    /// refuses, the reservation is released and its object deleted at once
+    /// (not left for the expiry sweep): nothing is created, nothing stays held.
+    async fn commit_or_release(
+        &self,
+        organization_id: Uuid,
+        reservation: &OpenReservation,
+        now: i64,
+    ) -> Result<Option<Asset>> {
+        match self
+            .commit_reservation(organization_id, reservation, now)
+            .await
+        {
+            Err(error @ (Error::PreconditionFailed(_) | Error::Conflict(_))) => {
+                self.release_and_clean(organization_id, reservation, "released")
+                    .await?;
+                Err(error)
+            }
+            other => other,
+        }
+    }
+
+    /// Commits a verified object: in one transaction, flips the reservation
+    /// `open → completed`, moves its bytes from reserved to used, trashes the
+    /// version it replaces (re-checking that it is still live with the
+    /// expected content), re-checks the name (copies and replacements only),
+    /// creates the asset and journals both. `None` if something else settled
+    /// the reservation first.
+    async fn commit_reservation(
+        &self,
+        organization_id: Uuid,
+        reservation: &OpenReservation,
+        now: i64,
+    ) -> Result<Option<Asset>> {
         let mut tx = self.db.begin().await?;
         let flipped = sqlx::query(
             "UPDATE reservations SET state = 'completed' WHERE id = $1 AND state = 'open'",
@@ -875,14 +1093,55 @@ impl Api {
             == 1;
         if !flipped {
             tx.rollback().await?;
-            // Someone settled it while we were verifying: a racing completion won, or it expired.
-            let settled = self
-                .load_reservation(ctx.organization_id, reservation_id)
+            return Ok(None);
+        }
+        // One statement moves the bytes from reserved to used and takes the
+        // journal sequence number. The organization row stays locked from
+        // here to commit, so creations in one organization serialize: the
+        // precondition and the name check below cannot race another creation.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE organizations SET used_bytes = used_bytes + $2, reserved_bytes = reserved_bytes - $2, \
+             journal_head = journal_head + 1 WHERE id = $1 RETURNING journal_head",
+        )
+        .bind(organization_id.to_string())
+        .bind(reservation.size as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        let replaced = match &reservation.replaces {
+            Some((old_id, old_sha256)) => {
+                // To the trash exactly as DELETE /v1/assets/{id} does: restorable, still counted.
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE assets SET trashed_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2 \
+                     AND trashed_at IS NULL AND content_sha256 = $4 RETURNING {ASSET_COLUMNS}"
+                )))
+                .bind(old_id.to_string())
+                .bind(organization_id.to_string())
+                .bind(now)
+                .bind(old_sha256)
+                .fetch_optional(&mut *tx)
                 .await?;
-            return match settled.state.as_str() {
-                "completed" => self.completed_asset(ctx, settled.asset_id).await,
-                _ => Err(Error::ReservationExpired),
-            };
+                match row {
+                    Some(row) => Some(asset_from_row(&row)?),
+                    None => {
+                        tx.rollback().await?;
+                        return Err(replaced_changed_error());
+                    }
+                }
+            }
+            None => None,
+        };
+        if reservation.check_name
+            && name_taken(
+                &mut *tx,
+                organization_id,
+                reservation.folder_id,
+                &reservation.name,
+                None,
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            return Err(name_taken_error());
         }
         let asset = Asset {
             id: reservation.asset_id,
@@ -896,42 +1155,47 @@ impl Api {
             trashed_at: None,
         };
         sqlx::query(
-            "INSERT INTO assets (id, organization_id, folder_id, name, size_bytes, content_sha256, object_key, storage_class, \
-             class_changed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'STANDARD', $8, $8, $8)",
+            "INSERT INTO assets (id, organization_id, folder_id, name, name_key, size_bytes, content_sha256, object_key, \
+             storage_class, class_changed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'STANDARD', $9, $9, $9)",
         )
         .bind(asset.id.to_string())
-        .bind(ctx.organization_id.to_string())
+        .bind(organization_id.to_string())
         .bind(asset.folder_id.map(|id| id.to_string()))
         .bind(&asset.name)
+        .bind(name_key(&asset.name))
         .bind(asset.size_bytes as i64)
         .bind(&asset.content_sha256)
         .bind(&reservation.object_key)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        // One statement moves the bytes from reserved to used and takes the
-        // journal sequence number; the organization row is locked from here to commit.
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE organizations SET used_bytes = used_bytes + $2, reserved_bytes = reserved_bytes - $2, \
-             journal_head = journal_head + 1 WHERE id = $1 RETURNING journal_head",
-        )
-        .bind(ctx.organization_id.to_string())
-        .bind(reservation.size as i64)
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_change(
-            &mut tx,
-            ctx.organization_id,
-            seq,
-            now,
-            &Change::AssetUpserted {
-                at: now,
-                asset: asset.clone(),
-            },
-        )
-        .await?;
+        // The old version leaves before the new one arrives, so a device
+        // applying the journal in order never sees two live assets with one name.
+        let created = Change::AssetUpserted {
+            at: now,
+            asset: asset.clone(),
+        };
+        match replaced {
+            Some(old) => {
+                insert_change(
+                    &mut tx,
+                    organization_id,
+                    seq,
+                    now,
+                    &Change::AssetUpserted {
+                        at: now,
+                        asset: old,
+                    },
+                )
+                .await?;
+                append_change(&mut tx, organization_id, now, &created).await?;
+            }
+            None => {
+                insert_change(&mut tx, organization_id, seq, now, &created).await?;
+            }
+        }
         tx.commit().await?;
-        Ok(asset)
+        Ok(Some(asset))
     }
 
     /// The asset of an already completed reservation, for replays. If it has
@@ -1037,6 +1301,132 @@ impl Api {
         Ok(())
     }
 
+    // ------------------------------------------------------------ content-addressed copy
+
+    /// Creates an asset from content the organization already stores, live or
+    /// in the trash, without the client sending the bytes: a reservation the
+    /// server fills with a CopyObject into the new asset's own key, verified
+    /// and committed like an upload. Content is looked up in the caller's
+    /// organization only; unknown content is `ContentUnknown`.
+    pub async fn copy(&self, ctx: &DeviceContext, request: &CopyRequest) -> Result<Asset> {
+        let sha256 = validate_sha256(&request.content_sha256)?;
+        let name = validate_name(&request.name)?;
+        let replaces = self
+            .check_target(
+                ctx.organization_id,
+                request.folder_id,
+                &name,
+                request.replaces.as_ref(),
+                true,
+            )
+            .await?;
+        let source = self
+            .stored_content(ctx.organization_id, &request.content_sha256)
+            .await?
+            .ok_or(Error::ContentUnknown)?;
+        let reservation = self
+            .hold(
+                ctx,
+                NewReservation {
+                    folder_id: request.folder_id,
+                    name,
+                    size: source.size,
+                    content_sha256: request.content_sha256.clone(),
+                    replaces,
+                    check_name: true,
+                },
+                self.now(),
+            )
+            .await?;
+
+        // No transaction is open while the store copies.
+        let failure = match self
+            .store
+            .copy_object(
+                &source.object_key,
+                &reservation.object_key,
+                source.size,
+                self.settings.max_single_copy_bytes,
+                part_size_for(source.size, self.settings.copy_part_bytes),
+            )
+            .await
+        {
+            // Purged between the lookup and the copy: as if it had never been there.
+            Ok(false) => Some(Error::ContentUnknown),
+            Err(error) => Some(error),
+            Ok(true) => self.verify_copy(&reservation, &sha256).await.err(),
+        };
+        if let Some(error) = failure {
+            self.release_and_clean(ctx.organization_id, &reservation, "released")
+                .await?;
+            return Err(error);
+        }
+        match self
+            .commit_or_release(ctx.organization_id, &reservation, self.now())
+            .await?
+        {
+            Some(asset) => Ok(asset),
+            // Only expiry can settle a copy's reservation behind its back
+            // (the copy outlived the reservation's lifetime); it cleaned up.
+            None => Err(Error::ReservationExpired),
+        }
+    }
+
+    /// Where the organization stores this content: any of its assets with the
+    /// hash, live or trashed (a purged asset has no row). Standard-class
+    /// copies first (reading Infrequent Access costs), live ones next.
+    async fn stored_content(
+        &self,
+        organization_id: Uuid,
+        content_sha256: &str,
+    ) -> Result<Option<StoredContent>> {
+        let row = sqlx::query(
+            "SELECT object_key, size_bytes FROM assets WHERE organization_id = $1 AND content_sha256 = $2 \
+             ORDER BY CASE WHEN storage_class = 'STANDARD' THEN 0 ELSE 1 END, \
+             CASE WHEN trashed_at IS NULL THEN 0 ELSE 1 END LIMIT 1",
+        )
+        .bind(organization_id.to_string())
+        .bind(content_sha256)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StoredContent {
+                object_key: row.try_get("object_key")?,
+                size: get_u64(&row, "size_bytes")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// HEADs a copied object: its size (and SHA-256, where the store reports a
+    /// whole-object checksum) must be the source's. A mismatch is the
+    /// server's problem, never the client's: a 500, logged.
+    async fn verify_copy(&self, reservation: &OpenReservation, sha256: &[u8; 32]) -> Result<()> {
+        let head = self
+            .store
+            .head(&reservation.object_key)
+            .await?
+            .ok_or_else(|| Error::Internal("the copied object is missing".into()))?;
+        if head.size_bytes != reservation.size {
+            return Err(Error::Internal(format!(
+                "the copied object has {} bytes, expected {}",
+                head.size_bytes, reservation.size
+            )));
+        }
+        let expected = base64::engine::general_purpose::STANDARD.encode(sha256);
+        // Multipart objects carry a checksum of checksums ("…-N"), not the content's.
+        if head
+            .checksum_sha256
+            .as_deref()
+            .is_some_and(|checksum| !checksum.contains('-') && checksum != expected)
+        {
+            return Err(Error::Internal(
+                "the copied object's SHA-256 is not the requested content's".into(),
+            ));
+        }
+        Ok(())
+    }
+
     // ------------------------------------------------------------ assets
 
     pub async fn asset(&self, ctx: &DeviceContext, asset_id: Uuid) -> Result<Asset> {
@@ -1096,7 +1486,10 @@ impl Api {
             .bind(now);
         match binds {
             AssetUpdate::None => {}
-            AssetUpdate::Text(text) => query = query.bind(text),
+            AssetUpdate::Rename(name) => {
+                let key = name_key(&name);
+                query = query.bind(name).bind(key);
+            }
             AssetUpdate::OptionalText(text) => query = query.bind(text),
         }
         if query.execute(&mut *tx).await?.rows_affected() == 0 {
@@ -1135,8 +1528,8 @@ impl Api {
         self.update_asset(
             ctx,
             asset_id,
-            "UPDATE assets SET name = $4, updated_at = $3 WHERE id = $1 AND organization_id = $2",
-            AssetUpdate::Text(name),
+            "UPDATE assets SET name = $4, name_key = $5, updated_at = $3 WHERE id = $1 AND organization_id = $2",
+            AssetUpdate::Rename(name),
         )
         .await
     }
@@ -1879,10 +2272,9 @@ impl Api {
         let now = self.now();
         let mut report = MaintenanceReport::default();
 
-        let expired = sqlx::query(
-            "SELECT id, organization_id, asset_id, object_key, folder_id, name, size_bytes, content_sha256, upload_id, \
-             part_size_bytes, state, expires_at FROM reservations WHERE state = 'open' AND expires_at <= $1 LIMIT 1000",
-        )
+        let expired = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT organization_id, {RESERVATION_COLUMNS} FROM reservations WHERE state = 'open' AND expires_at <= $1 LIMIT 1000"
+        )))
         .bind(now)
         .fetch_all(&self.db.pool)
         .await?;
@@ -2014,7 +2406,7 @@ impl Api {
 
 enum AssetUpdate {
     None,
-    Text(String),
+    Rename(String),
     OptionalText(Option<String>),
 }
 
@@ -2037,11 +2429,33 @@ struct OpenReservation {
     part_size: Option<u64>,
     state: String,
     expires_at: i64,
+    /// The asset this one replaces and the content it must still have.
+    replaces: Option<(Uuid, String)>,
+    /// Whether completion must find the name free (copies and replacements).
+    check_name: bool,
+}
+
+/// An object holding some content, found by hash for a copy.
+struct StoredContent {
+    object_key: String,
+    size: u64,
+}
+
+/// What a new reservation (upload or copy) is for.
+struct NewReservation {
+    folder_id: Option<Uuid>,
+    name: String,
+    size: u64,
+    content_sha256: String,
+    replaces: Option<(Uuid, String)>,
+    check_name: bool,
 }
 
 impl OpenReservation {
     fn from_row(row: &AnyRow) -> Result<OpenReservation> {
         let part_size: Option<i64> = row.try_get("part_size_bytes")?;
+        let replaces_sha256: Option<String> = row.try_get("replaces_sha256")?;
+        let replaces = optional_uuid_column(row, "replaces_asset_id")?.zip(replaces_sha256);
         Ok(OpenReservation {
             id: uuid_column(row, "id")?,
             asset_id: uuid_column(row, "asset_id")?,
@@ -2054,6 +2468,8 @@ impl OpenReservation {
             part_size: part_size.map(|bytes| bytes as u64),
             state: row.try_get("state")?,
             expires_at: row.try_get("expires_at")?,
+            replaces,
+            check_name: row.try_get::<i64, _>("check_name")? != 0,
         })
     }
 }

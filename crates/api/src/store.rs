@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{ChecksumMode, CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_sdk_s3::Client;
@@ -354,6 +355,114 @@ impl ObjectStore {
         Ok(())
     }
 
+    /// Copies `source` to `target` inside the bucket, server-side: one
+    /// CopyObject up to `max_single_bytes`, else a multipart upload assembled
+    /// from part copies of `part_bytes` (a few at a time), aborted on failure.
+    /// Returns `false` when the source does not exist.
+    pub async fn copy_object(
+        &self,
+        source: &str,
+        target: &str,
+        size_bytes: u64,
+        max_single_bytes: u64,
+        part_bytes: u64,
+    ) -> Result<bool> {
+        let copy_source = format!("{}/{}", self.bucket, source);
+        if size_bytes <= max_single_bytes {
+            let mut copy = self
+                .client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(target)
+                .copy_source(&copy_source);
+            if self.supports_storage_classes {
+                // The new asset starts in Standard whatever the source's class.
+                copy = copy.storage_class(StorageClass::Standard.as_s3().into());
+            }
+            return match copy.send().await {
+                Ok(_) => Ok(true),
+                Err(e) if is_missing(e.raw_response().map(|r| r.status().as_u16()), e.code()) => {
+                    Ok(false)
+                }
+                Err(e) => Err(Error::store("copy object", e)),
+            };
+        }
+
+        let upload_id = self.create_multipart(target).await?;
+        match self
+            .copy_parts(&copy_source, target, &upload_id, size_bytes, part_bytes)
+            .await
+        {
+            Ok(Some(parts)) => match self.complete_multipart(target, &upload_id, &parts).await {
+                Ok(()) => Ok(true),
+                Err(error) => {
+                    let _ = self.abort_multipart(target, &upload_id).await;
+                    Err(Error::store("complete multipart copy", error))
+                }
+            },
+            outcome => {
+                self.abort_multipart(target, &upload_id).await?;
+                outcome.map(|_| false)
+            }
+        }
+    }
+
+    /// The part copies of a multipart copy; `None` when the source is missing.
+    async fn copy_parts(
+        &self,
+        copy_source: &str,
+        target: &str,
+        upload_id: &str,
+        size_bytes: u64,
+        part_bytes: u64,
+    ) -> Result<Option<Vec<(u32, String)>>> {
+        const AT_ONCE: usize = 4;
+        let ranges: Vec<(u32, u64, u64)> = (0..size_bytes.div_ceil(part_bytes))
+            .map(|index| {
+                let start = index * part_bytes;
+                let end = (start + part_bytes).min(size_bytes) - 1;
+                (index as u32 + 1, start, end)
+            })
+            .collect();
+        let mut parts = Vec::with_capacity(ranges.len());
+        for batch in ranges.chunks(AT_ONCE) {
+            let mut copies = tokio::task::JoinSet::new();
+            for &(number, start, end) in batch {
+                let request = self
+                    .client
+                    .upload_part_copy()
+                    .bucket(&self.bucket)
+                    .key(target)
+                    .upload_id(upload_id)
+                    .part_number(number as i32)
+                    .copy_source(copy_source)
+                    .copy_source_range(format!("bytes={start}-{end}"));
+                copies.spawn(async move { (number, request.send().await) });
+            }
+            while let Some(joined) = copies.join_next().await {
+                let (number, result) =
+                    joined.map_err(|e| Error::Internal(format!("part copy task: {e}")))?;
+                match result {
+                    Ok(output) => {
+                        let etag = output
+                            .copy_part_result
+                            .and_then(|result| result.e_tag)
+                            .ok_or_else(|| Error::store("upload part copy", "no ETag"))?;
+                        parts.push((number, etag));
+                    }
+                    Err(e)
+                        if is_missing(e.raw_response().map(|r| r.status().as_u16()), e.code()) =>
+                    {
+                        return Ok(None)
+                    }
+                    Err(e) => return Err(Error::store("upload part copy", e)),
+                }
+            }
+        }
+        parts.sort();
+        Ok(Some(parts))
+    }
+
     pub async fn presign_get(&self, key: &str, start: i64, ttl_seconds: i64) -> Result<Presigned> {
         let request = self
             .client
@@ -365,6 +474,11 @@ impl ObjectStore {
             .map_err(|e| Error::store("presign get", e))?;
         Ok(presigned(&request))
     }
+}
+
+/// Whether a failed request means "no such object" (a 404 or `NoSuchKey`).
+fn is_missing(status: Option<u16>, code: Option<&str>) -> bool {
+    status == Some(404) || code == Some("NoSuchKey")
 }
 
 fn presigned(request: &aws_sdk_s3::presigning::PresignedRequest) -> Presigned {

@@ -312,7 +312,8 @@ pub fn retrieval_cost_usd(bytes: u64, class: StorageClass) -> f64 {
 // ---------------------------------------------------------------- errors
 
 /// Every non-2xx answer has this body. `error` is a stable machine code
-/// (`quota_exceeded`, `not_found`, `unauthorized`, `cursor_reset`, …);
+/// (`quota_exceeded`, `not_found`, `unauthorized`, `cursor_reset`,
+/// `conflict`, `precondition_failed`, `content_unknown`, …);
 /// `message` is for humans and never contains internals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -387,6 +388,44 @@ pub struct ReserveRequest {
     /// The folder to place the asset in; `None` is the organization's root.
     #[serde(default)]
     pub folder_id: Option<Uuid>,
+    /// A new version of a file: at completion, in the same transaction that
+    /// creates the new asset, this asset goes to the trash (restorable).
+    /// Refused with 412 `precondition_failed` if it is not live with exactly
+    /// this content, at reservation or at completion. With `replaces` the name
+    /// must be free in the folder except for this asset's own (409 `conflict`);
+    /// a plain upload checks no names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replaces>,
+}
+
+/// The version an upload or a copy replaces, as the client last saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Replaces {
+    pub asset_id: Uuid,
+    /// The content the client expects the asset to have (lowercase hex SHA-256).
+    pub content_sha256: String,
+}
+
+/// `POST /v1/assets/copy`: a new asset from content the organization already
+/// stores (live or in the trash), without sending the bytes again. The answer
+/// is the new [`Asset`] (201), or 404 `content_unknown` when the organization
+/// holds no such content: upload it with `POST /v1/uploads` instead. The
+/// name must be free in the folder (409 `conflict`), the copy must fit under
+/// the cap (409 `quota_exceeded`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CopyRequest {
+    /// SHA-256 of the content, lowercase hex.
+    pub content_sha256: String,
+    /// The folder to place the new asset in; `None` is the organization's root.
+    #[serde(default)]
+    pub folder_id: Option<Uuid>,
+    /// The new asset's display name (a file name, never a path).
+    pub name: String,
+    /// As for [`ReserveRequest::replaces`]: trash this version in the same step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replaces>,
 }
 
 /// A granted reservation: bytes are held against the cap until completion or expiry.
@@ -839,6 +878,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn replaces_is_optional_on_the_wire() {
+        let old: ReserveRequest =
+            serde_json::from_str(r#"{"size_bytes": 1, "content_sha256": "00", "name": "a.jpg"}"#)
+                .unwrap();
+        assert_eq!((old.folder_id, &old.replaces), (None, &None));
+        let json = serde_json::to_value(&old).unwrap();
+        assert!(json.get("replaces").is_none(), "absent, not null: {json}");
+
+        let copy: CopyRequest = serde_json::from_str(
+            r#"{"content_sha256": "00", "folder_id": null, "name": "b.jpg",
+                "replaces": {"asset_id": "6f1c1a52-8a43-4a8e-9c1e-0d5b3c2a9e11", "content_sha256": "11"}}"#,
+        )
+        .unwrap();
+        let replaces = copy.replaces.expect("replaces");
+        assert_eq!(replaces.content_sha256, "11");
+        assert_eq!(
+            replaces.asset_id.to_string(),
+            "6f1c1a52-8a43-4a8e-9c1e-0d5b3c2a9e11"
+        );
     }
 
     #[test]

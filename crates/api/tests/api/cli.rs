@@ -158,6 +158,7 @@ async fn serve_with_no_configuration_runs_the_embedded_default() {
     for path in [
         "/v1/uploads",
         "/v1/uploads/{id}/complete",
+        "/v1/assets/copy",
         "/v1/changes",
         "/v1/usage",
         "/admin/v1/organizations",
@@ -165,6 +166,8 @@ async fn serve_with_no_configuration_runs_the_embedded_default() {
         assert!(openapi["paths"][path].is_object(), "OpenAPI lacks {path}");
     }
     assert!(openapi["components"]["schemas"]["QuotaExceeded"].is_object());
+    assert!(openapi["components"]["schemas"]["CopyRequest"].is_object());
+    assert!(openapi["components"]["schemas"]["Replaces"].is_object());
 
     // The admin token written on first start works for the admin API.
     let admin_token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();

@@ -4,10 +4,12 @@
 mod support;
 
 mod cli;
+mod copy;
 mod folders;
 mod journal;
 mod model;
 mod race;
+mod replace;
 mod security;
 mod storage_class;
 mod uploads;

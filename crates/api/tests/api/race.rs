@@ -1,4 +1,6 @@
 //! 200 concurrent clients racing at the cap: the committed total never exceeds it.
+//! Concurrent replacements of one version, and concurrent copies to one name,
+//! settle once, across two API instances.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -6,11 +8,13 @@ use std::sync::Arc;
 use photopro_wire as wire;
 
 use crate::both_backends;
-use crate::support::{bytes, reserve_body, Backend, TestEnv};
+use crate::support::{bytes, error_body, reserve_body, sha256_hex, Backend, TestEnv};
 
 both_backends!(
     two_hundred_clients_racing_at_the_cap_never_exceed_it,
-    two_instances_on_one_database_share_the_cap
+    two_instances_on_one_database_share_the_cap,
+    racing_replacements_of_one_version_settle_once,
+    racing_copies_to_one_name_create_one_asset,
 );
 
 async fn two_hundred_clients_racing_at_the_cap_never_exceed_it(backend: Backend) {
@@ -168,4 +172,127 @@ async fn two_instances_on_one_database_share_the_cap(backend: Backend) {
     let usage = env.usage(&org).await;
     assert_eq!(committed, limit, "exactly 50 of the 100 uploads fit");
     assert_eq!((usage.used_bytes, usage.reserved_bytes), (limit, 0));
+}
+
+/// Twelve devices replace the same version at once, on two instances: the
+/// completion transaction lets exactly one win; the others create nothing.
+async fn racing_replacements_of_one_version_settle_once(backend: Backend) {
+    let env = Arc::new(TestEnv::start(backend).await);
+    let second = Arc::new(env.second_instance().await);
+    let org = Arc::new(env.org(None).await);
+    let v1 = env.upload_asset(&org, "a.jpg", &bytes(500, 1), None).await;
+    let mut ready = Vec::new();
+    for n in 0..12u64 {
+        let data = bytes(600 + n as usize, 100 + n);
+        let mut body = reserve_body("a.jpg", &data, None);
+        body["replaces"] =
+            serde_json::json!({"asset_id": v1.id, "content_sha256": v1.content_sha256});
+        let response = env.reserve_raw(&org.token, &body).await;
+        assert_eq!(response.status(), 201);
+        let reservation: wire::Reservation = response.json().await.unwrap();
+        let parts = env.upload(&reservation, &data).await;
+        ready.push((reservation, parts, data.len() as u64));
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(ready.len()));
+    let mut clients = Vec::new();
+    for (n, (reservation, parts, size)) in ready.into_iter().enumerate() {
+        let (env, second, org, barrier) =
+            (env.clone(), second.clone(), org.clone(), barrier.clone());
+        clients.push(tokio::spawn(async move {
+            let base = if n % 2 == 0 {
+                env.base.clone()
+            } else {
+                second.base.clone()
+            };
+            barrier.wait().await;
+            let response = env
+                .http
+                .post(format!(
+                    "{base}/v1/uploads/{}/complete",
+                    reservation.reservation_id
+                ))
+                .bearer_auth(&org.token)
+                .json(&serde_json::json!({"parts": parts}))
+                .send()
+                .await
+                .unwrap();
+            match response.status().as_u16() {
+                200 => Some(size),
+                status => {
+                    assert_eq!(status, 412);
+                    assert_eq!(error_body(response).await.error, "precondition_failed");
+                    None
+                }
+            }
+        }));
+    }
+    let mut winners = Vec::new();
+    for client in clients {
+        winners.extend(client.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "exactly one replacement wins");
+    let usage = env.usage(&org).await;
+    assert_eq!(
+        (usage.used_bytes, usage.reserved_bytes),
+        (500 + winners[0], 0)
+    );
+    let live: Vec<wire::Asset> = env
+        .asset_list(&org)
+        .await
+        .into_iter()
+        .filter(|asset| asset.trashed_at.is_none())
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(
+        (live[0].name.as_str(), live[0].size_bytes),
+        ("a.jpg", winners[0])
+    );
+}
+
+/// Twelve copies to one name at once, on two instances: one asset, eleven 409s.
+async fn racing_copies_to_one_name_create_one_asset(backend: Backend) {
+    let env = Arc::new(TestEnv::start(backend).await);
+    let second = Arc::new(env.second_instance().await);
+    let org = Arc::new(env.org(None).await);
+    let data = bytes(700, 2);
+    env.upload_asset(&org, "original.jpg", &data, None).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(12));
+    let mut clients = Vec::new();
+    for n in 0..12 {
+        let (env, second, org, barrier) =
+            (env.clone(), second.clone(), org.clone(), barrier.clone());
+        let sha256 = sha256_hex(&data);
+        clients.push(tokio::spawn(async move {
+            let base = if n % 2 == 0 {
+                env.base.clone()
+            } else {
+                second.base.clone()
+            };
+            barrier.wait().await;
+            let response = env
+                .http
+                .post(format!("{base}/v1/assets/copy"))
+                .bearer_auth(&org.token)
+                .json(&serde_json::json!({"content_sha256": sha256, "name": "copy.jpg"}))
+                .send()
+                .await
+                .unwrap();
+            match response.status().as_u16() {
+                201 => 1,
+                status => {
+                    assert_eq!(status, 409);
+                    assert_eq!(error_body(response).await.error, "conflict");
+                    0
+                }
+            }
+        }));
+    }
+    let mut created = 0;
+    for client in clients {
+        created += client.await.unwrap();
+    }
+    assert_eq!(created, 1);
+    let usage = env.usage(&org).await;
+    assert_eq!((usage.used_bytes, usage.reserved_bytes), (1400, 0));
+    assert_eq!(env.asset_list(&org).await.len(), 2);
 }

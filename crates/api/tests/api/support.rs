@@ -44,11 +44,14 @@ pub const STORE_ACCESS_KEY: &str = "photopro-test";
 pub const STORE_SECRET_KEY: &str = "photopro-test-secret-0123456789";
 
 /// Settings for tests: multipart from 6 MiB with 5 MiB parts, so a 12 MiB
-/// upload exercises three parts without moving much data.
+/// upload (or copy) exercises three parts without moving much data.
 pub fn test_settings() -> Settings {
     Settings {
         multipart_threshold_bytes: 6 << 20,
         min_part_bytes: 5 << 20,
+        // Copies above 6 MiB are assembled from 5 MiB part copies.
+        max_single_copy_bytes: 6 << 20,
+        copy_part_bytes: 5 << 20,
         admin_token_hash: Some(photopro_api::auth::hash_secret(ADMIN_TOKEN)),
         ..Settings::default()
     }
