@@ -195,6 +195,22 @@ impl MemFs {
         true
     }
 
+    /// Move file `id` over file `target`, whose version goes to the trash: how
+    /// a conflict is resolved by keeping one version, or an export replaces
+    /// a photo.
+    pub fn user_move_over(&mut self, id: LocalId, target: LocalId) -> bool {
+        let is_file = |n: Option<&MemNode<LocalId>>| n.is_some_and(|n| n.kind == Kind::File);
+        if id == target || !is_file(self.nodes.get(&id)) || !is_file(self.nodes.get(&target)) {
+            return false;
+        }
+        let replaced = self.nodes.remove(&target).unwrap();
+        self.trash.extend(replaced.content);
+        let node = self.nodes.get_mut(&id).unwrap();
+        node.parent = replaced.parent;
+        node.name = replaced.name;
+        true
+    }
+
     /// Delete to the trash (as Finder/Explorer do), subtree included.
     pub fn user_delete(&mut self, id: LocalId) {
         let children: Vec<LocalId> = self.nodes.iter().filter(|(_, n)| n.parent == Some(id)).map(|(c, _)| *c).collect();

@@ -98,7 +98,7 @@ impl World {
 
     fn user_step(&mut self) {
         let d = self.rng.below(self.devices.len());
-        match self.rng.below(10) {
+        match self.rng.below(11) {
             0..=2 => {
                 let parent = self.random_dir(d);
                 let name = FILE_NAMES[self.rng.below(FILE_NAMES.len())];
@@ -141,6 +141,15 @@ impl World {
                 if let Some(id) = self.random_node(d, None) {
                     self.note(format!("{}: delete #{id}", self.devices[d].name));
                     self.devices[d].fs.user_delete(id);
+                }
+            }
+            10 => {
+                // Keep one version: move a file over another (a resolved conflict,
+                // an export replacing a photo).
+                if let (Some(id), Some(target)) = (self.random_node(d, Some(Kind::File)), self.random_node(d, Some(Kind::File))) {
+                    if self.devices[d].fs.user_move_over(id, target) {
+                        self.note(format!("{}: move #{id} over #{target}", self.devices[d].name));
+                    }
                 }
             }
             _ => {
