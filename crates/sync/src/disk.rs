@@ -305,7 +305,7 @@ impl DiskFs {
             std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
         }
         if target.exists() {
-            let name = crate::names::unique_name(&entry.original.rsplit('/').next().unwrap_or("restored"), |n| {
+            let name = crate::names::unique_name(entry.original.rsplit('/').next().unwrap_or("restored"), |n| {
                 target.with_file_name(n).exists()
             });
             target = target.with_file_name(name);
@@ -409,6 +409,30 @@ impl LocalFs for DiskFs {
         rename_no_clobber(&from, &to)?;
         // Children of a moved folder moved with it; the next snapshot re-learns their paths.
         self.paths.insert(id, to);
+        Ok(())
+    }
+
+    fn modified(&mut self, id: LocalId) -> Option<i64> {
+        let meta = std::fs::metadata(self.path_of(id).ok()?).ok()?;
+        Some(meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000)
+    }
+
+    fn set_modified(&mut self, id: LocalId, unix_ms: i64) -> Result<(), SyncError> {
+        let path = self.path_of(id)?;
+        let before = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
+        let known = self.hashes.remove(&Fingerprint { inode: before.ino(), size: before.len(), mtime_ns: mtime_ns(&before) });
+        let when = if unix_ms >= 0 {
+            SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms as u64)
+        } else {
+            SystemTime::UNIX_EPOCH - Duration::from_millis(unix_ms.unsigned_abs())
+        };
+        let file = std::fs::File::options().write(true).open(&path).map_err(|e| io(e, &path))?;
+        file.set_modified(when).map_err(|e| io(e, &path))?;
+        // The content is still the one the engine wrote: keep knowing its hash.
+        let after = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
+        if let Some(hash) = known {
+            self.hashes.insert(Fingerprint { inode: after.ino(), size: after.len(), mtime_ns: mtime_ns(&after) }, hash);
+        }
         Ok(())
     }
 

@@ -289,6 +289,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                     hash: hash.clone(),
                     size: local.get(id).map_or(0, |n| n.size),
                     replaces: replaces.clone(),
+                    modified: fs.modified(*id),
                 },
                 Op::Download { remote: id, name, hash, .. } => TransferJob::Download {
                     path: remote_tree.path(id).unwrap_or_else(|| name.clone()),
@@ -401,11 +402,16 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                     hash: Some(hash.clone()),
                 })
             }
-            (Op::Download { remote: id, parent, name, hash, replaces }, TransferDone::Downloaded(bytes)) => {
+            (Op::Download { remote: id, parent, name, hash, replaces }, TransferDone::Downloaded { bytes, modified }) => {
                 let written = match replaces {
                     Some((local_id, expected)) => fs.replace_file(*local_id, expected, &bytes, hash)?,
                     None => fs.write_new_file(*parent, name, &bytes, hash)?,
                 };
+                if let Some(unix_ms) = modified {
+                    // The photo keeps the time it was taken or edited, not the
+                    // time it arrived. Failing to set it loses nothing.
+                    let _ = fs.set_modified(written, unix_ms);
+                }
                 report.downloads += 1;
                 report.downloaded_bytes += bytes.len() as u64;
                 let node = &remote_tree.nodes[id];
@@ -479,25 +485,6 @@ impl<'a> IndexStore<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-    use std::time::Duration;
-
-    #[test]
-    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
-        for seed in 0..50 {
-            let first = backoff(0, None, seed);
-            assert!(first >= Duration::from_millis(750) && first < Duration::from_millis(1250), "{first:?}");
-            let later = backoff(4, None, seed);
-            assert!(later >= Duration::from_millis(12_000) && later < Duration::from_millis(20_000));
-            assert!(backoff(30, None, seed) <= Duration::from_millis(375_000));
-            assert!(backoff(0, Some(30_000), seed) >= Duration::from_secs(30));
-        }
-        assert_ne!(backoff(3, None, 1), backoff(3, None, 2), "jitter spreads devices apart");
-    }
-}
-
 impl SyncedStore for IndexStore<'_> {
     fn load(&self) -> Result<SyncedTree, SyncError> {
         let rows = self.index.sync_base(self.remote).map_err(|e| SyncError::Store(e.to_string()))?;
@@ -525,5 +512,24 @@ impl SyncedStore for IndexStore<'_> {
 
     fn remove(&mut self, local: LocalId) -> Result<(), SyncError> {
         self.index.remove_sync_base(self.remote, local).map_err(|e| SyncError::Store(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
+        for seed in 0..50 {
+            let first = backoff(0, None, seed);
+            assert!(first >= Duration::from_millis(750) && first < Duration::from_millis(1250), "{first:?}");
+            let later = backoff(4, None, seed);
+            assert!(later >= Duration::from_millis(12_000) && later < Duration::from_millis(20_000));
+            assert!(backoff(30, None, seed) <= Duration::from_millis(375_000));
+            assert!(backoff(0, Some(30_000), seed) >= Duration::from_secs(30));
+        }
+        assert_ne!(backoff(3, None, 1), backoff(3, None, 2), "jitter spreads devices apart");
     }
 }

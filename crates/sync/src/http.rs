@@ -95,6 +95,15 @@ fn transport(error: reqwest::Error) -> SyncError {
     }
 }
 
+/// Where an upload or a copy goes, and what it carries besides the bytes.
+struct Placement<'a> {
+    parent: Option<&'a RemoteId>,
+    name: &'a str,
+    replaces: Option<&'a (RemoteId, Hash)>,
+    /// The file's modification time (Unix ms), restored on other devices.
+    modified: Option<i64>,
+}
+
 /// The `replaces` member of a reserve or copy request.
 fn replaces_body(replaces: Option<&(RemoteId, Hash)>) -> serde_json::Value {
     match replaces {
@@ -358,14 +367,7 @@ impl Conn {
 
     /// A reservation for these bytes: the journaled one if the API still holds
     /// it (with fresh URLs and the parts already stored), else a new one.
-    fn reservation_for(
-        &self,
-        parent: Option<&RemoteId>,
-        name: &str,
-        size: u64,
-        hash: &Hash,
-        replaces: Option<&(RemoteId, Hash)>,
-    ) -> Result<(wire::Reservation, ResumeRecord), SyncError> {
+    fn reservation_for(&self, to: &Placement<'_>, size: u64, hash: &Hash) -> Result<(wire::Reservation, ResumeRecord), SyncError> {
         if let Some(mut record) = self.load_resume(hash) {
             let status: Result<wire::UploadStatus, SyncError> =
                 self.send(self.client.get(self.url(&format!("/v1/uploads/{}", record.reservation_id))));
@@ -386,9 +388,10 @@ impl Conn {
         let request = serde_json::json!({
             "size_bytes": size,
             "content_sha256": hash,
-            "name": name,
-            "folder_id": parent,
-            "replaces": replaces_body(replaces),
+            "name": to.name,
+            "folder_id": to.parent,
+            "replaces": replaces_body(to.replaces),
+            "modified_at": to.modified,
         });
         let reservation: wire::Reservation = self.send(self.client.post(self.url("/v1/uploads")).json(&request))?;
         let record = ResumeRecord { reservation_id: reservation.reservation_id.to_string(), parts: Default::default() };
@@ -431,16 +434,8 @@ impl Conn {
 
     /// Send the bytes through a reservation and complete it. The name and
     /// `replaces` preconditions are the caller's (see `HttpRemote::upload`).
-    fn upload_bytes(
-        &self,
-        parent: Option<&RemoteId>,
-        name: &str,
-        bytes: Vec<u8>,
-        hash: &Hash,
-        replaces: Option<&(RemoteId, Hash)>,
-        transfer: Option<TransferId>,
-    ) -> Result<wire::Asset, SyncError> {
-        let (reservation, record) = self.reservation_for(parent, name, bytes.len() as u64, hash, replaces)?;
+    fn upload_bytes(&self, to: &Placement<'_>, bytes: Vec<u8>, hash: &Hash, transfer: Option<TransferId>) -> Result<wire::Asset, SyncError> {
+        let (reservation, record) = self.reservation_for(to, bytes.len() as u64, hash)?;
         let completed_parts = match &reservation.upload {
             wire::UploadPlan::Single { url, headers } => {
                 self.put(url, headers, bytes, transfer)?;
@@ -543,18 +538,13 @@ impl Conn {
     /// The content-addressed shortcut: `POST /v1/assets/copy` makes a new
     /// asset from content the organization already stores; `None` when the
     /// API answers `content_unknown`.
-    fn upload_known(
-        &self,
-        parent: Option<&RemoteId>,
-        name: &str,
-        hash: &Hash,
-        replaces: Option<&(RemoteId, Hash)>,
-    ) -> Result<Option<wire::Asset>, SyncError> {
+    fn upload_known(&self, to: &Placement<'_>, hash: &Hash) -> Result<Option<wire::Asset>, SyncError> {
         let body = serde_json::json!({
             "content_sha256": hash,
-            "folder_id": parent,
-            "name": name,
-            "replaces": replaces_body(replaces),
+            "folder_id": to.parent,
+            "name": to.name,
+            "replaces": replaces_body(to.replaces),
+            "modified_at": to.modified,
         });
         let response =
             self.client.post(self.url("/v1/assets/copy")).json(&body).bearer_auth(&self.token).send().map_err(transport)?;
@@ -654,7 +644,7 @@ impl Remote for HttpRemote {
         if !self.known.contains(hash) {
             return Ok(None);
         }
-        let Some(asset) = self.conn.upload_known(parent, name, hash, replaces)? else {
+        let Some(asset) = self.conn.upload_known(&Placement { parent, name, replaces, modified: None }, hash)? else {
             return Ok(None);
         };
         if let Some((old, _)) = replaces {
@@ -677,7 +667,7 @@ impl Remote for HttpRemote {
             return Err(SyncError::Precondition(format!("{name} is taken")));
         }
         self.arm();
-        let result = self.conn.upload_bytes(parent, name, bytes.to_vec(), hash, replaces, None);
+        let result = self.conn.upload_bytes(&Placement { parent, name, replaces, modified: None }, bytes.to_vec(), hash, None);
         self.settle();
         let asset = result?;
         if let Some((old, _)) = replaces {
@@ -780,7 +770,7 @@ impl Remote for HttpRemote {
                     let tx = results_tx.clone();
                     let transfer = conn.meter.as_ref().map(|m| m.start(jobs[i].direction(), jobs[i].path(), size));
                     match &jobs[i] {
-                        TransferJob::Upload { parent, name, hash, replaces, .. } => {
+                        TransferJob::Upload { parent, name, hash, replaces, modified, .. } => {
                             if self.name_taken(parent.as_ref(), name, replaces.as_ref().map(|r| &r.0)) {
                                 if let (Some(m), Some(t)) = (&conn.meter, transfer) {
                                     m.finish(t, false);
@@ -802,21 +792,18 @@ impl Remote for HttpRemote {
                                     continue;
                                 }
                             };
-                            let (parent, name, hash, replaces) = (parent.clone(), name.clone(), hash.clone(), replaces.clone());
+                            let (parent, name, hash, replaces, modified) =
+                                (parent.clone(), name.clone(), hash.clone(), replaces.clone(), *modified);
                             let maybe_known = self.known.contains(&hash);
                             running.insert(i, size);
                             scope.spawn(move || {
-                                let known = if maybe_known {
-                                    conn.upload_known(parent.as_ref(), &name, &hash, replaces.as_ref())
-                                } else {
-                                    Ok(None)
-                                };
+                                let to = Placement { parent: parent.as_ref(), name: &name, replaces: replaces.as_ref(), modified };
+                                let known = if maybe_known { conn.upload_known(&to, &hash) } else { Ok(None) };
                                 let result = known.and_then(|known| match known {
                                     Some(asset) => Ok(TransferDone::Uploaded { node: Self::asset_node(&asset), sent: 0 }),
                                     None => {
                                         let sent = bytes.len() as u64;
-                                        let asset =
-                                            conn.upload_bytes(parent.as_ref(), &name, bytes, &hash, replaces.as_ref(), transfer)?;
+                                        let asset = conn.upload_bytes(&to, bytes, &hash, transfer)?;
                                         Ok(TransferDone::Uploaded { node: Self::asset_node(&asset), sent })
                                     }
                                 });
@@ -828,9 +815,11 @@ impl Remote for HttpRemote {
                         }
                         TransferJob::Download { id, hash, .. } => {
                             let (id, hash) = (id.clone(), hash.clone());
+                            let modified = self.mirror.as_ref().and_then(|m| m.assets.get(&id)).and_then(|a| a.modified_at);
                             running.insert(i, 0);
                             scope.spawn(move || {
-                                let result = conn.download(&id, &hash, transfer).map(TransferDone::Downloaded);
+                                let result =
+                                    conn.download(&id, &hash, transfer).map(|bytes| TransferDone::Downloaded { bytes, modified });
                                 if let (Some(m), Some(t)) = (&conn.meter, transfer) {
                                     m.finish(t, result.is_ok());
                                 }

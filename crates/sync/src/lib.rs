@@ -89,6 +89,14 @@ pub trait LocalFs {
     /// Move to the recoverable trash: a file only if it still hashes to `hash`,
     /// a directory only if it is empty.
     fn trash(&mut self, id: LocalId, hash: Option<&Hash>) -> Result<(), SyncError>;
+    /// A file's modification time (Unix ms), if this file system keeps one.
+    fn modified(&mut self, _id: LocalId) -> Option<i64> {
+        None
+    }
+    /// Give a file the modification time it had on the device it came from.
+    fn set_modified(&mut self, _id: LocalId, _unix_ms: i64) -> Result<(), SyncError> {
+        Ok(())
+    }
 }
 
 /// The remote side (PhotoProOS Storage through the API, or memory).
@@ -142,8 +150,8 @@ pub trait Remote {
     /// The default runs the jobs one after another through `upload_known`,
     /// `upload` and `download`.
     fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
-        for i in 0..jobs.len() {
-            let outcome = transfer_one(self, &jobs[i], || io.read(i));
+        for (i, job) in jobs.iter().enumerate() {
+            let outcome = transfer_one(self, job, || io.read(i));
             io.done(i, outcome)?;
         }
         Ok(())
@@ -170,7 +178,9 @@ pub fn transfer_one<R: Remote + ?Sized>(
                 Err(error) => Err(error),
             }
         }
-        TransferJob::Download { id, hash, .. } => remote.download(id, hash).map(TransferDone::Downloaded),
+        TransferJob::Download { id, hash, .. } => {
+            remote.download(id, hash).map(|bytes| TransferDone::Downloaded { bytes, modified: None })
+        }
     };
     if let (Some(meter), Some(transfer)) = (&meter, transfer) {
         meter.finish(transfer, outcome.is_ok());
@@ -181,7 +191,16 @@ pub fn transfer_one<R: Remote + ?Sized>(
 /// One transfer of a batch handed to [`Remote::transfer_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferJob {
-    Upload { path: String, parent: Option<RemoteId>, name: String, hash: Hash, size: u64, replaces: Option<(RemoteId, Hash)> },
+    Upload {
+        path: String,
+        parent: Option<RemoteId>,
+        name: String,
+        hash: Hash,
+        size: u64,
+        replaces: Option<(RemoteId, Hash)>,
+        /// The local file's modification time (Unix ms), kept with the remote copy.
+        modified: Option<i64>,
+    },
     Download { path: String, id: RemoteId, hash: Hash, size: u64 },
 }
 
@@ -217,7 +236,11 @@ pub enum TransferDone {
     /// already had the content).
     Uploaded { node: RemoteNode, sent: u64 },
     /// The verified bytes of a download.
-    Downloaded(Vec<u8>),
+    Downloaded {
+        bytes: Vec<u8>,
+        /// The file's modification time on the device that uploaded it (Unix ms).
+        modified: Option<i64>,
+    },
 }
 
 /// The engine's side of [`Remote::transfer_batch`].

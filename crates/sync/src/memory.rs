@@ -511,8 +511,8 @@ impl Remote for MemRemote {
     /// still in flight may or may not have reached the remote, unreported.
     fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
         if !self.faults.enabled {
-            for i in 0..jobs.len() {
-                let outcome = crate::transfer_one(self, &jobs[i], || io.read(i));
+            for (i, job) in jobs.iter().enumerate() {
+                let outcome = crate::transfer_one(self, job, || io.read(i));
                 io.done(i, outcome)?;
             }
             return Ok(());

@@ -178,6 +178,7 @@ impl From<&SyncReport> for PassSummary {
 }
 
 /// What listeners hear.
+#[allow(clippy::large_enum_variant)] // one event at a time, passed by reference
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ServiceEvent {

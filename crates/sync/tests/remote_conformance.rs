@@ -120,10 +120,20 @@ fn two_devices_sync_real_photos_through_the_api_and_an_s3_store() {
         report
     };
 
+    // The shoot was exported on 2 March 2024; that time travels with the photos.
+    let exported = std::time::UNIX_EPOCH + Duration::from_millis(1_709_380_800_250);
+    for name in ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"] {
+        std::fs::File::options().write(true).open(gallery.join(name)).unwrap().set_modified(exported).unwrap();
+    }
     let up = sync(&mut a, &mut store_a, &mut remote_a, "A");
     assert_eq!(up.uploads, 3);
     let down = sync(&mut b, &mut store_b, &mut remote_b, "B");
     assert_eq!(down.downloads, 3);
+    for name in ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"] {
+        let modified = std::fs::metadata(work.path().join("b/2016/Brighton Beach").join(name)).unwrap().modified().unwrap();
+        assert_eq!(modified, exported, "{name} keeps its modification time on the other device");
+    }
+    assert_eq!(sync(&mut b, &mut store_b, &mut remote_b, "B").downloads + sync(&mut b, &mut store_b, &mut remote_b, "B").uploads, 0, "setting the time is not a change");
     for name in ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"] {
         assert_eq!(
             std::fs::read(work.path().join("b/2016/Brighton Beach").join(name)).unwrap(),
@@ -272,6 +282,7 @@ fn a_batch_runs_concurrently_and_never_sends_the_same_content_twice() {
             hash: HashKind::Sha256.of_bytes(bytes),
             size: bytes.len() as u64,
             replaces: None,
+            modified: None,
         })
         .collect();
     meter.begin_pass(jobs.len() as u64, contents.iter().map(|c| c.len() as u64).sum());
@@ -309,7 +320,7 @@ fn an_upload_limit_holds_the_rate_down() {
     let bytes = vec![42u8; 3 << 20];
     let hash = HashKind::Sha256.of_bytes(&bytes);
     let mut io = OneFile(bytes.clone(), None);
-    let job = photopro_sync::TransferJob::Upload { path: "pano.jpg".into(), parent: None, name: "pano.jpg".into(), hash, size: bytes.len() as u64, replaces: None };
+    let job = photopro_sync::TransferJob::Upload { path: "pano.jpg".into(), parent: None, name: "pano.jpg".into(), hash, size: bytes.len() as u64, replaces: None, modified: None };
     let start = std::time::Instant::now();
     remote.transfer_batch(&[job], &mut io).unwrap();
     // 3 MiB at 1 MiB/s with a quarter second of burst cannot take less than 2.75 s.
