@@ -322,6 +322,16 @@ pub struct SyncBaseRow {
     pub hash: Option<String>,
 }
 
+/// A sync-folder file's content hash, valid while its identity, size and
+/// modification time are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileHashRow {
+    pub inode: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: String,
+}
+
 /// A configured remote.
 pub type RemoteKey = i64;
 
@@ -350,6 +360,37 @@ impl Index {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The remembered content hashes of the sync folder's files (`kind`: which hash).
+    pub fn sync_file_hashes(&self, kind: &str) -> Result<Vec<FileHashRow>> {
+        let mut statement =
+            self.conn.prepare("SELECT inode, size, mtime_ns, hash FROM sync_file_hashes WHERE hash_kind = ?1")?;
+        let rows = statement.query_map([kind], |r| {
+            Ok(FileHashRow {
+                inode: r.get::<_, i64>(0)? as u64,
+                size: r.get::<_, i64>(1)? as u64,
+                mtime_ns: r.get(2)?,
+                hash: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replace the remembered hashes of `kind` with `rows`, in one transaction.
+    pub fn replace_sync_file_hashes(&mut self, kind: &str, rows: &[FileHashRow]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM sync_file_hashes WHERE hash_kind = ?1", [kind])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR REPLACE INTO sync_file_hashes (hash_kind, inode, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for row in rows {
+                insert.execute(params![kind, row.inode as i64, row.size as i64, row.mtime_ns, row.hash])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Record one merge-base row (replacing whatever paired either side before).

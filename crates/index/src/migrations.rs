@@ -161,4 +161,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (library_id, rel_path)
     );
     "#,
+    // 2: what the sync engine knows of the sync folder's files, so a restart
+    // does not read every photo again to hash it. A row is valid while the
+    // file's inode, size and modification time are unchanged.
+    r#"
+    CREATE TABLE sync_file_hashes (
+        hash_kind   TEXT NOT NULL,
+        inode       INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        mtime_ns    INTEGER NOT NULL,
+        hash        TEXT NOT NULL,
+        PRIMARY KEY (hash_kind, inode)
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -50,6 +50,8 @@ pub struct DiskFs {
     /// When the first of those will have been quiet for the settle time, if
     /// nothing touches it again: the moment to look again.
     pub settles_in: Option<Duration>,
+    /// The hash cache changed since [`DiskFs::hash_rows`] was last taken.
+    hashes_changed: bool,
     /// Settled files of the current walk whose content is not known yet:
     /// (position in the snapshot, fingerprint, path).
     to_hash: Vec<(usize, Fingerprint, PathBuf)>,
@@ -117,6 +119,7 @@ impl DiskFs {
             unsettled: 0,
             settles_in: None,
             to_hash: Vec::new(),
+            hashes_changed: false,
         }
     }
 
@@ -225,6 +228,35 @@ impl DiskFs {
         Ok(())
     }
 
+    /// Hashes remembered from an earlier run (the index's `sync_file_hashes`):
+    /// a restart does not read every photo again.
+    pub fn remember_hashes(&mut self, rows: impl IntoIterator<Item = photopro_index::FileHashRow>) {
+        for row in rows {
+            self.hashes.insert(Fingerprint { inode: row.inode, size: row.size, mtime_ns: row.mtime_ns }, row.hash);
+        }
+    }
+
+    /// The hash cache to remember, if it changed since last asked.
+    pub fn hash_rows_if_changed(&mut self) -> Option<Vec<photopro_index::FileHashRow>> {
+        if !std::mem::take(&mut self.hashes_changed) {
+            return None;
+        }
+        Some(
+            self.hashes
+                .iter()
+                .map(|(f, hash)| photopro_index::FileHashRow { inode: f.inode, size: f.size, mtime_ns: f.mtime_ns, hash: hash.clone() })
+                .collect(),
+        )
+    }
+
+    /// The name of this file system's hash kind, for remembering hashes.
+    pub fn hash_kind_name(&self) -> &'static str {
+        match self.hash_kind {
+            HashKind::ContentHash => "content_hash",
+            HashKind::Sha256 => "sha256",
+        }
+    }
+
     /// Hash the files the walk found new or changed, on every core: a new
     /// shoot of 1,000 photos is hashed at disk speed, not at one core's.
     fn hash_new_files(&mut self, nodes: &mut [LocalNode]) {
@@ -253,6 +285,7 @@ impl DiskFs {
             workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
         });
         for (at, fingerprint, hash) in results {
+            self.hashes_changed = true;
             self.hashes.insert(fingerprint, hash.clone());
             nodes[at].hash = Some(hash);
         }
@@ -355,7 +388,9 @@ impl LocalFs for DiskFs {
         self.hash_new_files(&mut nodes);
         // Forget hashes of files that no longer exist, so the cache stays bounded.
         let live: std::collections::HashSet<u64> = nodes.iter().map(|n| n.id).collect();
+        let before = self.hashes.len();
         self.hashes.retain(|f, _| live.contains(&f.inode));
+        self.hashes_changed |= self.hashes.len() != before;
         Ok(LocalTree::from_nodes(nodes))
     }
 
@@ -385,6 +420,7 @@ impl LocalFs for DiskFs {
         linked.map_err(|e| io(e, &target))?;
         let meta = std::fs::metadata(&target).map_err(|e| io(e, &target))?;
         self.hashes.insert(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, hash.clone());
+        self.hashes_changed = true;
         self.paths.insert(meta.ino(), target);
         Ok(meta.ino())
     }
@@ -399,6 +435,7 @@ impl LocalFs for DiskFs {
         std::fs::rename(&temp, &path).map_err(|e| io(e, &path))?;
         let meta = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
         self.hashes.insert(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, hash.clone());
+        self.hashes_changed = true;
         self.paths.insert(meta.ino(), path);
         Ok(meta.ino())
     }
@@ -432,6 +469,7 @@ impl LocalFs for DiskFs {
         let after = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
         if let Some(hash) = known {
             self.hashes.insert(Fingerprint { inode: after.ino(), size: after.len(), mtime_ns: mtime_ns(&after) }, hash);
+            self.hashes_changed = true;
         }
         Ok(())
     }
@@ -452,5 +490,43 @@ impl LocalFs for DiskFs {
         self.trash_path(&path)?;
         self.paths.remove(&id);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod remembered_hash_tests {
+    use super::*;
+    use crate::LocalFs;
+
+    #[test]
+    fn remembered_hashes_spare_rereading_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("Sync");
+        std::fs::create_dir_all(&root).unwrap();
+        let photo = root.join("IMG_1.jpg");
+        std::fs::write(&photo, b"photo bytes").unwrap();
+        let earlier = SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::options().write(true).open(&photo).unwrap().set_modified(earlier).unwrap();
+
+        let mut first = DiskFs::new(&root, dir.path().join("trash")).with_hash(HashKind::Sha256);
+        first.snapshot().unwrap();
+        let rows = first.hash_rows_if_changed().expect("new hashes to remember");
+        assert_eq!(rows.len(), 1);
+        assert!(first.hash_rows_if_changed().is_none(), "nothing changed since");
+
+        // A restart that remembers: the stored hash is taken as is (proved by
+        // remembering a deliberately wrong one), without reading the file.
+        let mut wrong = rows.clone();
+        wrong[0].hash = "remembered".into();
+        let mut second = DiskFs::new(&root, dir.path().join("trash")).with_hash(HashKind::Sha256);
+        second.remember_hashes(wrong);
+        let tree = second.snapshot().unwrap();
+        assert_eq!(tree.nodes.values().next().unwrap().hash.as_deref(), Some("remembered"));
+
+        // Once the file changes (new mtime), it is read and hashed again.
+        std::fs::write(&photo, b"edited photo bytes").unwrap();
+        std::fs::File::options().write(true).open(&photo).unwrap().set_modified(earlier + Duration::from_secs(1)).unwrap();
+        let tree = second.snapshot().unwrap();
+        assert_eq!(tree.nodes.values().next().unwrap().hash.as_deref(), Some(HashKind::Sha256.of_bytes(b"edited photo bytes").as_str()));
     }
 }

@@ -409,6 +409,8 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
     let mut index = photopro_index::Index::open(&config.index_path).map_err(|e| SyncError::Store(e.to_string()))?;
     let remote_key =
         index.ensure_remote("photoproos-storage", "photopro").map_err(|e| SyncError::Store(e.to_string()))?;
+    let remembered = index.sync_file_hashes(fs.hash_kind_name()).map_err(|e| SyncError::Store(e.to_string()))?;
+    fs.remember_hashes(remembered);
     std::fs::create_dir_all(&config.folder).map_err(|e| SyncError::Io(format!("{}: {e}", config.folder.display())))?;
     let mut watch = (!config.once).then(|| FolderWatch::new(&config.folder, config.debounce, config.periodic));
     if let Some(watch) = &watch {
@@ -434,6 +436,12 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
         if run_pass {
             shared.update(|s| s.phase = Phase::Syncing);
             let outcome = pass(&config, shared, &mut fs, &mut remote, &mut index, remote_key);
+            if let Some(rows) = fs.hash_rows_if_changed() {
+                // Best effort: losing this only costs re-reading files after a restart.
+                if let Err(error) = index.replace_sync_file_hashes(fs.hash_kind_name(), &rows) {
+                    shared.update(|s| s.last_error = Some(format!("remembering file hashes: {error}")));
+                }
+            }
             match outcome {
                 Ok(report) => {
                     offline_attempts = 0;
