@@ -1,4 +1,4 @@
-//! Validation of user-supplied names and hashes.
+//! Validation of user-supplied names, hashes and file modification times.
 //!
 //! Names are metadata only — object keys are derived from asset IDs — but a
 //! name still reaches other devices' file systems, so anything that could act
@@ -7,6 +7,7 @@
 //! (fullwidth solidus, one-dot leaders) or that render as them (division slash,
 //! fraction slash), plus invisible and bidirectional-override characters.
 
+use photopro_wire::MAX_MODIFIED_AT_MS;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
@@ -81,9 +82,43 @@ pub fn validate_sha256(hex_digest: &str) -> Result<[u8; 32]> {
     Ok(digest)
 }
 
+/// Validates a file modification time (Unix milliseconds): none, or from
+/// 1970 up to [`MAX_MODIFIED_AT_MS`] (year 3000). A negative or later value is
+/// a client bug (seconds vs. nanoseconds, an unset clock), refused rather than
+/// stored and handed to every other device.
+pub fn validate_modified_at(modified_at: Option<i64>) -> Result<Option<i64>> {
+    match modified_at {
+        Some(ms) if !(0..=MAX_MODIFIED_AT_MS).contains(&ms) => Err(Error::bad_request(format!(
+            "modified_at must be Unix milliseconds from 0 to {MAX_MODIFIED_AT_MS} (year 3000)"
+        ))),
+        other => Ok(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modified_at_is_unix_milliseconds_up_to_the_year_3000() {
+        for ok in [
+            None,
+            Some(0),
+            Some(1_700_000_000_123),
+            Some(MAX_MODIFIED_AT_MS),
+        ] {
+            assert_eq!(validate_modified_at(ok).unwrap(), ok);
+        }
+        for bad in [
+            -1,
+            i64::MIN,
+            MAX_MODIFIED_AT_MS + 1,
+            i64::MAX,
+            1_700_000_000_123_000_000,
+        ] {
+            assert!(validate_modified_at(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn accepts_ordinary_photo_names() {

@@ -39,7 +39,7 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::db::{get_u64, Db, Tx};
 use crate::error::{Error, Result};
-use crate::names::{name_key, validate_name, validate_sha256};
+use crate::names::{name_key, validate_modified_at, validate_name, validate_sha256};
 use crate::store::ObjectStore;
 
 const DAY: i64 = 24 * 3600;
@@ -101,12 +101,12 @@ pub struct Api {
 }
 
 const ASSET_COLUMNS: &str =
-    "id, folder_id, name, size_bytes, content_sha256, storage_class, class_changed_at, created_at, updated_at, trashed_at";
+    "id, folder_id, name, size_bytes, content_sha256, storage_class, class_changed_at, created_at, updated_at, trashed_at, modified_at";
 const FOLDER_COLUMNS: &str =
     "id, parent_id, name, retention_days, optimize_storage, created_at, updated_at, trashed_at";
 const RESERVATION_COLUMNS: &str =
     "id, asset_id, object_key, folder_id, name, size_bytes, content_sha256, upload_id, \
-     part_size_bytes, state, expires_at, replaces_asset_id, replaces_sha256, check_name";
+     part_size_bytes, state, expires_at, replaces_asset_id, replaces_sha256, check_name, modified_at";
 const ORGANIZATION_COLUMNS: &str =
     "id, name, tier, add_ons, limit_override_bytes, limit_bytes, used_bytes, reserved_bytes, created_at";
 
@@ -136,6 +136,7 @@ fn asset_from_row(row: &AnyRow) -> Result<Asset> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         trashed_at: row.try_get("trashed_at")?,
+        modified_at: row.try_get("modified_at")?,
     })
 }
 
@@ -607,6 +608,7 @@ impl Api {
         }
         let sha256 = validate_sha256(&request.content_sha256)?;
         let name = validate_name(&request.name)?;
+        let modified_at = validate_modified_at(request.modified_at)?;
         // Plain uploads have never checked names, and clients rely on it
         // (upload the new version, then trash the old one); a replacement
         // checks, so that it is the replaced asset's name it takes.
@@ -631,6 +633,7 @@ impl Api {
                     content_sha256: request.content_sha256.clone(),
                     replaces,
                     check_name,
+                    modified_at,
                 },
                 now,
             )
@@ -736,8 +739,8 @@ impl Api {
         let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO reservations (id, organization_id, device_id, asset_id, object_key, folder_id, name, size_bytes, \
-             content_sha256, state, created_at, expires_at, replaces_asset_id, replaces_sha256, check_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14)",
+             content_sha256, state, created_at, expires_at, replaces_asset_id, replaces_sha256, check_name, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $15)",
         )
         .bind(reservation_id.to_string())
         .bind(ctx.organization_id.to_string())
@@ -753,6 +756,7 @@ impl Api {
         .bind(new.replaces.as_ref().map(|(id, _)| id.to_string()))
         .bind(new.replaces.as_ref().map(|(_, sha256)| sha256.clone()))
         .bind(new.check_name as i64)
+        .bind(new.modified_at)
         .execute(&mut *tx)
         .await?;
         // The whole cap check is this one statement: atomic on both backends
@@ -803,6 +807,7 @@ impl Api {
             expires_at,
             replaces: new.replaces,
             check_name: new.check_name,
+            modified_at: new.modified_at,
         })
     }
 
@@ -1153,10 +1158,12 @@ impl Api {
             created_at: now,
             updated_at: now,
             trashed_at: None,
+            modified_at: reservation.modified_at,
         };
         sqlx::query(
             "INSERT INTO assets (id, organization_id, folder_id, name, name_key, size_bytes, content_sha256, object_key, \
-             storage_class, class_changed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'STANDARD', $9, $9, $9)",
+             storage_class, class_changed_at, created_at, updated_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'STANDARD', $9, $9, $9, $10)",
         )
         .bind(asset.id.to_string())
         .bind(organization_id.to_string())
@@ -1167,6 +1174,7 @@ impl Api {
         .bind(&asset.content_sha256)
         .bind(&reservation.object_key)
         .bind(now)
+        .bind(asset.modified_at)
         .execute(&mut *tx)
         .await?;
         // The old version leaves before the new one arrives, so a device
@@ -1311,6 +1319,7 @@ impl Api {
     pub async fn copy(&self, ctx: &DeviceContext, request: &CopyRequest) -> Result<Asset> {
         let sha256 = validate_sha256(&request.content_sha256)?;
         let name = validate_name(&request.name)?;
+        let modified_at = validate_modified_at(request.modified_at)?;
         let replaces = self
             .check_target(
                 ctx.organization_id,
@@ -1334,6 +1343,7 @@ impl Api {
                     content_sha256: request.content_sha256.clone(),
                     replaces,
                     check_name: true,
+                    modified_at,
                 },
                 self.now(),
             )
@@ -2433,6 +2443,8 @@ struct OpenReservation {
     replaces: Option<(Uuid, String)>,
     /// Whether completion must find the name free (copies and replacements).
     check_name: bool,
+    /// The file's modification time (Unix milliseconds) the asset gets.
+    modified_at: Option<i64>,
 }
 
 /// An object holding some content, found by hash for a copy.
@@ -2449,6 +2461,7 @@ struct NewReservation {
     content_sha256: String,
     replaces: Option<(Uuid, String)>,
     check_name: bool,
+    modified_at: Option<i64>,
 }
 
 impl OpenReservation {
@@ -2470,6 +2483,7 @@ impl OpenReservation {
             expires_at: row.try_get("expires_at")?,
             replaces,
             check_name: row.try_get::<i64, _>("check_name")? != 0,
+            modified_at: row.try_get("modified_at")?,
         })
     }
 }

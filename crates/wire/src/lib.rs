@@ -4,7 +4,8 @@
 //! Everything here is plain data with serde derives, plus the pricing facts
 //! that both sides must agree on (tiers, add-ons, R2 prices). Sizes are bytes
 //! and always use **binary units**: 1 GiB = 2^30 bytes, 1 TiB = 2^40 bytes, so
-//! "Free 25 GB" is 25 GiB = 26,843,545,600 bytes. Times are Unix seconds.
+//! "Free 25 GB" is 25 GiB = 26,843,545,600 bytes. Times are Unix seconds,
+//! except files' modification times (`modified_at`), which are Unix milliseconds.
 //!
 //! ```
 //! use photopro_wire::{Tier, GIB};
@@ -33,6 +34,9 @@ pub const MAX_OBJECT_BYTES: u64 = 5 * TIB;
 /// S3 multipart rules: every part but the last is at least 5 MiB, at most 10,000 parts.
 pub const MIN_PART_BYTES: u64 = 5 << 20;
 pub const MAX_PARTS: u64 = 10_000;
+/// The latest file modification time the API accepts (`modified_at`, Unix
+/// milliseconds): 3000-01-01T00:00:00Z. Later (and negative) values are a 400.
+pub const MAX_MODIFIED_AT_MS: i64 = 32_503_680_000_000;
 
 /// R2 Standard storage, US cents per TiB-month ($15.36 = $0.015 per GiB-month).
 pub const STANDARD_CENTS_PER_TIB_MONTH: u64 = 1536;
@@ -396,6 +400,13 @@ pub struct ReserveRequest {
     /// a plain upload checks no names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Replaces>,
+    /// The file's modification time on the uploading device, in Unix
+    /// **milliseconds** (not seconds, unlike the API's other times), so other
+    /// devices can give their copy the same mtime. Stored on the asset
+    /// ([`Asset::modified_at`]) at completion. Must be in
+    /// `0..=`[`MAX_MODIFIED_AT_MS`] (year 3000), else 400 `bad_request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_at: Option<i64>,
 }
 
 /// The version an upload or a copy replaces, as the client last saw it.
@@ -426,6 +437,11 @@ pub struct CopyRequest {
     /// As for [`ReserveRequest::replaces`]: trash this version in the same step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Replaces>,
+    /// The new asset's file modification time, in Unix **milliseconds**, as
+    /// for [`ReserveRequest::modified_at`]. Never taken from the asset the
+    /// content was copied from: left out, the new asset's is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_at: Option<i64>,
 }
 
 /// A granted reservation: bytes are held against the cap until completion or expiry.
@@ -520,6 +536,12 @@ pub struct Asset {
     pub updated_at: i64,
     /// Set while the asset is in the trash; it is purged after the retention period.
     pub trashed_at: Option<i64>,
+    /// The file's modification time on the device that uploaded (or copied)
+    /// it, in Unix **milliseconds**: give a downloaded file this mtime.
+    /// `null` when the uploader did not say. Renames, moves, trash and storage
+    /// class changes leave it as it is (they change `updated_at`).
+    #[serde(default)]
+    pub modified_at: Option<i64>,
 }
 
 /// A folder or gallery. Folders form a tree per organization.
@@ -900,6 +922,45 @@ mod tests {
             replaces.asset_id.to_string(),
             "6f1c1a52-8a43-4a8e-9c1e-0d5b3c2a9e11"
         );
+    }
+
+    #[test]
+    fn modified_at_is_optional_both_ways() {
+        // Left out of requests when unknown; older clients send none.
+        let reserve = ReserveRequest {
+            size_bytes: 1,
+            content_sha256: "00".into(),
+            name: "a.jpg".into(),
+            folder_id: None,
+            replaces: None,
+            modified_at: None,
+        };
+        let json = serde_json::to_value(&reserve).unwrap();
+        assert!(json.get("modified_at").is_none());
+        let back: ReserveRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, reserve);
+        let with = ReserveRequest {
+            modified_at: Some(1_700_000_000_123),
+            ..reserve
+        };
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(json["modified_at"], 1_700_000_000_123_i64);
+        let copy: CopyRequest =
+            serde_json::from_str(r#"{"content_sha256": "00", "name": "b.jpg", "modified_at": 5}"#)
+                .unwrap();
+        assert_eq!(copy.modified_at, Some(5));
+        // An asset from a server that predates the field reads as "unknown".
+        let asset: Asset = serde_json::from_str(
+            r#"{"id": "6f1c1a52-8a43-4a8e-9c1e-0d5b3c2a9e11", "folder_id": null, "name": "a.jpg",
+                "size_bytes": 1, "content_sha256": "00", "storage_class": "STANDARD",
+                "created_at": 1, "updated_at": 1, "trashed_at": null}"#,
+        )
+        .unwrap();
+        assert_eq!(asset.modified_at, None);
+        // And it is always present (possibly null) in what the server sends.
+        let json = serde_json::to_value(&asset).unwrap();
+        assert!(json["modified_at"].is_null());
+        assert!(json.as_object().unwrap().contains_key("modified_at"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod cli;
 mod copy;
 mod folders;
 mod journal;
+mod modified_at;
 mod model;
 mod race;
 mod replace;
