@@ -105,7 +105,8 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
                 return;
             }
             let mut last = last_line.lock().unwrap();
-            if *last != status.summary {
+            // A pass with nothing to move is not worth a line.
+            if *last != status.summary && status.summary != "Syncing…" {
                 println!("{}", status.summary);
                 *last = status.summary.clone();
             }

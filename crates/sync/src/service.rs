@@ -425,13 +425,15 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
         if shared.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        // When to look again even if nothing happens.
-        let mut next_look: Option<Instant> = Some(Instant::now() + config.remote_poll);
+        // When to ask the API whether another device changed something, and
+        // when a pass is due regardless (a file settles, a retry, offline backoff).
+        let mut poll_at: Option<Instant> = Some(Instant::now() + config.remote_poll);
+        let mut pass_at: Option<Instant> = None;
         let mut run_pass = true;
         if shared.paused.load(Ordering::SeqCst) {
             shared.update(|s| s.phase = Phase::Paused);
             run_pass = false;
-            next_look = None;
+            poll_at = None;
         }
         if run_pass {
             shared.update(|s| s.phase = Phase::Syncing);
@@ -447,6 +449,7 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                     offline_attempts = 0;
                     let summary = PassSummary::from(&report);
                     let converged = report.converged;
+                    (shared.listener)(&ServiceEvent::PassFinished(summary.clone()));
                     shared.update(|s| {
                         s.unsettled = fs.unsettled;
                         s.skipped = fs.skipped.iter().map(|p| p.display().to_string()).collect();
@@ -467,15 +470,14 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                             Phase::Syncing
                         };
                     });
-                    (shared.listener)(&ServiceEvent::PassFinished(summary));
                     if !converged && report.retryable_failures > 0 {
                         // Some operations failed and will be retried; come back soon.
-                        next_look = Some(Instant::now() + backoff(0, None, now_unix() as u64));
+                        pass_at = Some(Instant::now() + backoff(0, None, now_unix() as u64));
                     }
                     if let Some(settles_in) = fs.settles_in {
                         // Look again the moment the youngest file has settled.
                         let at = Instant::now() + settles_in + Duration::from_millis(50);
-                        next_look = Some(next_look.map_or(at, |n| n.min(at)));
+                        pass_at = Some(pass_at.map_or(at, |n| n.min(at)));
                     }
                     cursor = remote.latest_cursor().ok();
                     if config.once {
@@ -499,7 +501,8 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                         s.phase = Phase::Offline;
                         s.last_error = Some(message.clone());
                     });
-                    next_look = Some(Instant::now() + wait);
+                    pass_at = Some(Instant::now() + wait);
+                    poll_at = None;
                     cursor = None;
                 }
                 Err(error) => {
@@ -510,14 +513,18 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                         s.phase = Phase::Error;
                         s.last_error = Some(error.to_string());
                     });
-                    next_look = Some(Instant::now() + Duration::from_secs(30));
+                    pass_at = Some(Instant::now() + Duration::from_secs(30));
                 }
             }
         }
         // Sleep until something calls for a pass.
         let Some(watch) = watch.as_mut() else { return Ok(()) };
         loop {
-            match watch.wait_until(next_look) {
+            let deadline = match (poll_at, pass_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match watch.wait_until(deadline) {
                 Wake::Changed | Wake::Asked => break,
                 Wake::Periodic => {
                     // The safety net also re-lists the remote instead of trusting the journal.
@@ -526,13 +533,16 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                 }
                 Wake::Deadline => {
                     if shared.paused.load(Ordering::SeqCst) {
-                        next_look = None;
+                        (poll_at, pass_at) = (None, None);
                         continue;
+                    }
+                    if pass_at.is_some_and(|at| Instant::now() >= at) {
+                        break;
                     }
                     // The remote poll: pass only when another device changed something.
                     match (&cursor, remote.latest_cursor()) {
                         (Some(before), Ok(now)) if *before == now => {
-                            next_look = Some(Instant::now() + config.remote_poll);
+                            poll_at = Some(Instant::now() + config.remote_poll);
                             continue;
                         }
                         _ => break,

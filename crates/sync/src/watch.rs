@@ -63,7 +63,8 @@ impl FolderWatch {
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             // Errors (including queue overflow) also wake the loop: a full pass
             // re-observes everything, so nothing is missed.
-            if event.as_ref().is_ok_and(only_temp_files) {
+            // Reads (the engine hashing and uploading files) change nothing.
+            if event.as_ref().is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_)) || only_temp_files(e)) {
                 return;
             }
             let _ = tx.send(Signal::Fs);
@@ -163,6 +164,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
         std::fs::write(dir.path().join(".photopro-tmp-1"), b"x").unwrap();
+        assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(300))), Wake::Deadline);
+    }
+
+    #[test]
+    fn reading_files_does_not_wake_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("IMG_1.jpg"), b"photo").unwrap();
+        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
+        for _ in 0..3 {
+            std::fs::read(dir.path().join("IMG_1.jpg")).unwrap();
+            std::fs::read_dir(dir.path()).unwrap().for_each(drop);
+        }
         assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(300))), Wake::Deadline);
     }
 
