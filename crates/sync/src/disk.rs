@@ -228,6 +228,12 @@ impl DiskFs {
         Ok(())
     }
 
+    /// Drop the id → path map, needed only from a snapshot to the end of its
+    /// pass (an idle daemon keeps only the hash cache).
+    pub fn release_pass_memory(&mut self) {
+        self.paths = HashMap::new();
+    }
+
     /// Hashes remembered from an earlier run (the index's `sync_file_hashes`):
     /// a restart does not read every photo again.
     pub fn remember_hashes(&mut self, rows: impl IntoIterator<Item = photopro_index::FileHashRow>) {

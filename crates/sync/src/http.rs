@@ -31,8 +31,9 @@ use std::time::Duration;
 
 pub struct HttpRemote {
     conn: Conn,
-    /// The last snapshot, for the contract's name and emptiness checks.
-    tree: RemoteTree,
+    /// The last snapshot (plus this client's changes since), indexed for the
+    /// contract's name and emptiness checks.
+    observed: Observed,
     /// Content the organization stores (live or trashed) as of the last
     /// snapshot, plus what this client stored since: only for these is the
     /// content-addressed copy worth asking for.
@@ -70,6 +71,68 @@ struct Conn {
     parts_left: Option<Arc<AtomicUsize>>,
     /// Serializes journal writes of parts finishing together.
     journal: Arc<Mutex<()>>,
+}
+
+/// The remote tree with indexes for the checks every operation makes:
+/// whether a name is taken in a folder, whether a folder is empty.
+#[derive(Default)]
+struct Observed {
+    nodes: std::collections::HashMap<RemoteId, RemoteNode>,
+    names: std::collections::HashMap<(Option<RemoteId>, String), Vec<RemoteId>>,
+    children: std::collections::HashMap<RemoteId, usize>,
+}
+
+impl Observed {
+    fn from_nodes(nodes: Vec<RemoteNode>) -> Observed {
+        let mut observed = Observed::default();
+        for node in nodes {
+            observed.insert(node);
+        }
+        observed
+    }
+
+    fn get(&self, id: &RemoteId) -> Option<&RemoteNode> {
+        self.nodes.get(id)
+    }
+
+    fn insert(&mut self, node: RemoteNode) {
+        self.remove(&node.id);
+        self.names.entry((node.parent.clone(), name_key(&node.name))).or_default().push(node.id.clone());
+        if let Some(parent) = &node.parent {
+            *self.children.entry(parent.clone()).or_default() += 1;
+        }
+        self.nodes.insert(node.id.clone(), node);
+    }
+
+    fn remove(&mut self, id: &RemoteId) -> Option<RemoteNode> {
+        let node = self.nodes.remove(id)?;
+        let key = (node.parent.clone(), name_key(&node.name));
+        if let Some(ids) = self.names.get_mut(&key) {
+            ids.retain(|other| other != id);
+            if ids.is_empty() {
+                self.names.remove(&key);
+            }
+        }
+        if let Some(parent) = &node.parent {
+            if let Some(count) = self.children.get_mut(parent) {
+                *count -= 1;
+                if *count == 0 {
+                    self.children.remove(parent);
+                }
+            }
+        }
+        Some(node)
+    }
+
+    fn name_taken(&self, parent: Option<&RemoteId>, name: &str, except: Option<&RemoteId>) -> bool {
+        self.names
+            .get(&(parent.cloned(), name_key(name)))
+            .is_some_and(|ids| ids.iter().any(|id| Some(id) != except))
+    }
+
+    fn has_children(&self, id: &RemoteId) -> bool {
+        self.children.contains_key(id)
+    }
 }
 
 /// The organization's folders and assets as the API last reported them.
@@ -157,7 +220,7 @@ impl HttpRemote {
                 parts_left: None,
                 journal: Arc::new(Mutex::new(())),
             },
-            tree: RemoteTree::new(),
+            observed: Observed::default(),
             known: Default::default(),
             mirror: None,
             full_listing_due: false,
@@ -280,8 +343,14 @@ impl HttpRemote {
     }
 
     fn name_taken(&self, parent: Option<&RemoteId>, name: &str, except: Option<&RemoteId>) -> bool {
-        let key = name_key(name);
-        self.tree.nodes.values().any(|n| Some(&n.id) != except && n.parent.as_ref() == parent && name_key(&n.name) == key)
+        self.observed.name_taken(parent, name, except)
+    }
+
+    /// Drop what is only needed from one snapshot to the end of its pass
+    /// (an idle daemon keeps only the mirror of the remote).
+    pub fn release_pass_memory(&mut self) {
+        self.observed = Observed::default();
+        self.known = Default::default();
     }
 
     fn asset_node(asset: &wire::Asset) -> RemoteNode {
@@ -614,10 +683,10 @@ impl Remote for HttpRemote {
                 nodes.push(Self::asset_node(asset));
             }
         }
-        self.tree = RemoteTree::from_nodes(nodes);
+        self.observed = Observed::from_nodes(nodes.clone());
         self.known = known;
         self.mirror = Some(mirror);
-        Ok(self.tree.clone())
+        Ok(RemoteTree::from_nodes(nodes))
     }
 
     fn create_dir(&mut self, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError> {
@@ -627,7 +696,7 @@ impl Remote for HttpRemote {
         let body = serde_json::json!({ "parent_id": Self::parse_uuid(parent)?, "name": name });
         let folder: wire::Folder = self.send(self.client().post(self.url("/v1/folders")).json(&body))?;
         let node = Self::folder_node(&folder);
-        self.tree.nodes.insert(node.id.clone(), node.clone());
+        self.observed.insert(node.clone());
         Ok(node)
     }
 
@@ -648,10 +717,10 @@ impl Remote for HttpRemote {
             return Ok(None);
         };
         if let Some((old, _)) = replaces {
-            self.tree.nodes.remove(old);
+            self.observed.remove(old);
         }
         let node = Self::asset_node(&asset);
-        self.tree.nodes.insert(node.id.clone(), node.clone());
+        self.observed.insert(node.clone());
         Ok(Some(node))
     }
 
@@ -671,16 +740,16 @@ impl Remote for HttpRemote {
         self.settle();
         let asset = result?;
         if let Some((old, _)) = replaces {
-            self.tree.nodes.remove(old);
+            self.observed.remove(old);
         }
         self.known.insert(hash.clone());
         let node = Self::asset_node(&asset);
-        self.tree.nodes.insert(node.id.clone(), node.clone());
+        self.observed.insert(node.clone());
         Ok(node)
     }
 
     fn move_node(&mut self, id: &RemoteId, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError> {
-        let current = self.tree.get(id).cloned().ok_or_else(|| SyncError::Precondition(format!("{id} not observed")))?;
+        let current = self.observed.get(id).cloned().ok_or_else(|| SyncError::Precondition(format!("{id} not observed")))?;
         if self.name_taken(parent, name, Some(id)) {
             return Err(SyncError::Precondition(format!("{name} is taken")));
         }
@@ -708,15 +777,15 @@ impl Remote for HttpRemote {
                 }
             };
         }
-        self.tree.nodes.insert(node.id.clone(), node.clone());
+        self.observed.insert(node.clone());
         Ok(node)
     }
 
     fn trash(&mut self, id: &RemoteId, hash: Option<&Hash>) -> Result<(), SyncError> {
-        let current = self.tree.get(id).cloned().ok_or_else(|| SyncError::Precondition(format!("{id} not observed")))?;
+        let current = self.observed.get(id).cloned().ok_or_else(|| SyncError::Precondition(format!("{id} not observed")))?;
         match current.kind {
             Kind::Dir => {
-                if self.tree.nodes.values().any(|n| n.parent.as_ref() == Some(id)) {
+                if self.observed.has_children(id) {
                     return Err(SyncError::Precondition("folder is not empty".into()));
                 }
                 let _: wire::Folder = self.send(self.client().delete(self.url(&format!("/v1/folders/{id}"))))?;
@@ -729,7 +798,7 @@ impl Remote for HttpRemote {
                 let _: wire::Asset = self.send(self.client().delete(self.url(&format!("/v1/assets/{id}"))))?;
             }
         }
-        self.tree.nodes.remove(id);
+        self.observed.remove(id);
         Ok(())
     }
 
@@ -836,9 +905,9 @@ impl Remote for HttpRemote {
                 if let Ok(TransferDone::Uploaded { node, .. }) = &result {
                     self.known.insert(jobs[i].hash().clone());
                     if let TransferJob::Upload { replaces: Some((old, _)), .. } = &jobs[i] {
-                        self.tree.nodes.remove(old);
+                        self.observed.remove(old);
                     }
-                    self.tree.nodes.insert(node.id.clone(), node.clone());
+                    self.observed.insert(node.clone());
                 }
                 if let Err(stop) = io.done(i, result) {
                     stopped.get_or_insert(stop);

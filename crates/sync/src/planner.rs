@@ -348,6 +348,16 @@ fn plan_pair(
     if would_create_cycle_local(view, local.id, parent) {
         return;
     }
+    // The name is held only by local nodes whose remote side is gone, which go
+    // to the trash this round (the other device kept this version): move next
+    // round, once the name is free, rather than inventing a name.
+    let holders: Vec<LocalId> =
+        view.local_named(parent, &name_key(&remote.name)).iter().copied().filter(|c| *c != local.id).collect();
+    if !holders.is_empty()
+        && holders.iter().all(|c| view.synced.by_local(*c).is_some_and(|pair| view.remote.get(&pair.remote).is_none()))
+    {
+        return;
+    }
     // If another local node holds the name (a swap, or a new local file), take the
     // first free variant; the next round renames the remote to match.
     let local_taken = |name: &str| {

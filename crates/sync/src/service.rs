@@ -438,6 +438,14 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
         if run_pass {
             shared.update(|s| s.phase = Phase::Syncing);
             let outcome = pass(&config, shared, &mut fs, &mut remote, &mut index, remote_key);
+            fs.release_pass_memory();
+            remote.release_pass_memory();
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only returns free heap pages to the OS.
+            unsafe {
+                // The trees of a pass over a large library are freed; give the pages back.
+                libc::malloc_trim(0);
+            }
             if let Some(rows) = fs.hash_rows_if_changed() {
                 // Best effort: losing this only costs re-reading files after a restart.
                 if let Err(error) = index.replace_sync_file_hashes(fs.hash_kind_name(), &rows) {

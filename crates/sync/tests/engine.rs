@@ -247,3 +247,30 @@ fn transient_failures_back_off_and_then_succeed() {
     assert!(!waits.is_empty() && report.retryable_failures > 0);
     assert!(waits.iter().all(|w| *w >= Duration::from_millis(1000)), "Retry-After honoured: {waits:?}");
 }
+
+#[test]
+fn keeping_one_version_by_moving_it_over_the_other_carries_over_without_invented_names() {
+    let mut remote = MemRemote::new();
+    let mut studio = Device::new("Studio");
+    let mut laptop = Device::new("Laptop");
+    let dir = studio.fs.user_create_dir(None, "Smith Wedding").unwrap();
+    let original = studio.fs.user_create_file(Some(dir), "IMG_0001.jpg", "original").unwrap();
+    let copy = studio.fs.user_create_file(Some(dir), "IMG_0001 (conflicted copy 2026-11-26 from Laptop).jpg", "laptop edit").unwrap();
+    studio.sync(&mut remote);
+    laptop.sync(&mut remote);
+
+    // The studio keeps the laptop's version: the copy moves over the original.
+    assert!(studio.fs.user_move_over(copy, original));
+    let keep = studio.sync(&mut remote);
+    assert_eq!((keep.uploads, keep.moves, keep.deletions), (0, 1, 1), "{keep:?}");
+    let follow = laptop.sync(&mut remote);
+    assert_eq!((follow.downloads, follow.moves, follow.deletions), (0, 1, 1), "{follow:?}");
+    let expected: std::collections::BTreeMap<String, Option<String>> = [
+        ("Smith Wedding".to_string(), None),
+        ("Smith Wedding/IMG_0001.jpg".to_string(), Some("laptop edit".to_string())),
+    ]
+    .into();
+    assert_eq!(studio.fs.listing(), expected);
+    assert_eq!(laptop.fs.listing(), expected);
+    assert_eq!(laptop.fs.trash, vec!["original".to_string()], "the other version is in the trash");
+}
