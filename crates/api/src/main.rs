@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use photopro_api::server::{build, spawn_maintenance, ServeOptions};
 use photopro_api::store::StoreConfig;
+use photopro_api::Settings;
 use photopro_wire::{AddOn, CreateOrganizationRequest, SetPlanRequest, Tier};
 use utoipa::OpenApi;
 
@@ -29,6 +30,12 @@ enum Command {
         listen: SocketAddr,
         #[arg(long, env = "PHOTOPRO_MAINTENANCE_SECONDS", default_value_t = 60)]
         maintenance_seconds: u64,
+        /// Uploads larger than this many bytes use multipart (fault tests and benchmarks lower it).
+        #[arg(long, env = "PHOTOPRO_MULTIPART_THRESHOLD_BYTES", default_value_t = Settings::default().multipart_threshold_bytes)]
+        multipart_threshold_bytes: u64,
+        /// Smallest multipart part handed out, in bytes (never below S3's 5 MiB).
+        #[arg(long, env = "PHOTOPRO_MIN_PART_BYTES", default_value_t = Settings::default().min_part_bytes)]
+        min_part_bytes: u64,
         #[command(flatten)]
         common: Common,
     },
@@ -182,9 +189,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             maintenance_seconds,
+            multipart_threshold_bytes,
+            min_part_bytes,
             common,
         } => {
-            let built = build(common.options()).await.context("starting the API")?;
+            let mut options = common.options();
+            options.settings.multipart_threshold_bytes = multipart_threshold_bytes;
+            options.settings.min_part_bytes = min_part_bytes;
+            let built = build(options).await.context("starting the API")?;
             if let Some(embedded) = &built.embedded {
                 tracing::info!(address = %embedded.address, "embedded object store (s3s-fs) running");
             }

@@ -7,6 +7,8 @@
 //! cargo run --release -p photopro-bench -- hash
 //! cargo run --release -p photopro-bench -- rescan --files 200000
 //! cargo run --release -p photopro-bench -- rows --rows 1000000
+//! cargo run --release -p photopro-bench -- settle-latency --files 20
+//! cargo run --release -p photopro-bench -- idle-daemon --files 100000
 //! ```
 
 use anyhow::{bail, Context, Result};
@@ -16,6 +18,8 @@ use photopro_media::{FileKind, ThumbnailSpec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod daemon;
 
 #[derive(Parser)]
 struct Cli {
@@ -59,6 +63,36 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         mib: usize,
     },
+    /// The `photopro sync` daemon (child process) watching a folder: photos dropped
+    /// one at a time, time from "stable" (last write + 2 s) to the upload at the API.
+    SettleLatency {
+        #[arg(long, default_value_t = 20)]
+        files: usize,
+        #[arg(long)]
+        photos: Option<PathBuf>,
+        #[arg(long)]
+        photopro: Option<PathBuf>,
+        /// Scratch directory (default: /dev/shm).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// The daemon watching a synced library of N small files: RSS and CPU while idle.
+    IdleDaemon {
+        #[arg(long, default_value_t = 100_000)]
+        files: usize,
+        #[arg(long, default_value_t = 1024)]
+        bytes: usize,
+        #[arg(long, default_value_t = 60)]
+        idle_seconds: u64,
+        #[arg(long)]
+        photopro: Option<PathBuf>,
+        /// Scratch directory (default: /dev/shm).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Leave the scratch directory (library, API and device data) for inspection.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -68,6 +102,10 @@ fn main() -> Result<()> {
         Bench::Rescan { files, rounds } => rescan(files, rounds),
         Bench::Rows { rows } => rows_bench(rows),
         Bench::Upload { files, mib } => upload(files, mib),
+        Bench::SettleLatency { files, photos, photopro, dir } => daemon::settle_latency(files, photos, photopro, dir),
+        Bench::IdleDaemon { files, bytes, idle_seconds, photopro, dir, keep } => {
+            daemon::idle_daemon(files, bytes, idle_seconds, photopro, dir, keep)
+        }
     }
 }
 

@@ -411,7 +411,7 @@ fn api_killed_mid_multipart_upload_resumes_without_restarting_the_daemon() {
     let expected: BTreeMap<u32, usize> = (1..=total_parts as u32).map(|n| (n, 1)).collect();
     assert_eq!(parts, &expected, "parts stored (part → times) after a kill at {stored_before_kill} of {total_parts}");
 
-    eprintln!("API killed after {stored_before_kill} of {total_parts} parts\n{}", daemon.report());
+    eprintln!("API killed with {stored_before_kill} of {total_parts} parts stored; each part stored once in all");
     second_device_gets(work.path(), &api.base(), &token, &[("Wedding/ceremony.mov", &video)]);
 }
 
@@ -781,7 +781,7 @@ fn a_file_growing_during_sync_is_never_uploaded_partially() {
 
     // A large settled file keeps the daemon busy while the other one grows.
     let (data_a, folder_a) = (work.path().join("device-a"), work.path().join("Sync A"));
-    let big = noise(40 * MIB, 0xb16);
+    let big = noise(24 * MIB, 0xb16);
     write_settled(&folder_a.join("Interview/b-roll.mov"), &big);
     connect_device(&data_a, &api.base(), &token);
     let mut daemon = Daemon::start(&data_a, &folder_a);
