@@ -4,6 +4,8 @@
 #   2. Rust commands on Tauri's mock runtime (cargo test -p photopro-app)
 #   3. an E2E library: ../shared/photos copied, indexed by `photopro scan`,
 #      and the hosted API (`photopro-api serve`) with real uploads for the usage bar
+#      (the real-app layer then syncs against it: uploads, the cap, a conflict
+#      with a second device run by the `photopro` CLI)
 #   4. the UI in Debian's chromium (Playwright) replaying the real commands' answers
 #   5. the real app (WebKitGTK) through tauri-driver + WebKitWebDriver under Xvfb
 # Screenshots of every screen: target/screenshots/. Run scripts/app-setup.sh first
@@ -24,6 +26,7 @@ done
 step() { printf '\n==> %s\n' "$*"; }
 e2e="$repo_root/target/e2e"
 shots="$repo_root/target/screenshots"
+rm -rf "$shots"
 mkdir -p "$shots"
 
 step "UI unit tests and build"

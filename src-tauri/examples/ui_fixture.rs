@@ -61,7 +61,7 @@ fn main() {
         }
     }
     responses.insert("library_tree".into(), tree);
-    for cmd in ["library_status", "sync_status", "get_settings", "list_trash", "usage"] {
+    for cmd in ["library_status", "sync_status", "get_settings", "list_trash", "usage", "list_conflicts", "list_sync_trash"] {
         responses.insert(cmd.into(), call(&window, cmd, json!({})));
     }
     let fixture = json!({ "data_dir": data, "responses": responses, "thumbnails": thumbnails });

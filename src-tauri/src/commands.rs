@@ -8,7 +8,7 @@ use crate::views::{self, ClientRule, FolderView, LibraryTree, SettingsView};
 use photopro_index::{AssetDetails, AssetFilter, AssetId, FolderId, FoundAsset, Status, StripPhoto};
 use photopro_library::organize::{self, Outcome, TrashEntry};
 use photopro_library::{AppSettings, Config};
-use photopro_sync::conflicts::{Conflict, Resolution};
+use photopro_sync::conflicts::Resolution;
 use photopro_sync::disk::DiskFs;
 use std::path::PathBuf;
 use crate::sync;
@@ -160,11 +160,12 @@ pub fn set_sync_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>
     Ok(folder)
 }
 
-/// Conflicted copies in the sync folder (none without one).
+/// Conflicted copies in the sync folder (none without one), with both versions' photos when indexed.
 #[tauri::command]
-pub fn list_conflicts(state: State<'_, AppState>) -> Result<Vec<Conflict>> {
+pub fn list_conflicts(state: State<'_, AppState>) -> Result<Vec<views::ConflictView>> {
     let Some(folder) = sync::folder(&state)? else { return Ok(Vec::new()) };
-    Ok(photopro_sync::conflicts::list(&folder, &sync::device_name(&state.settings())))
+    let conflicts = photopro_sync::conflicts::list(&folder, &sync::device_name(&state.settings()));
+    Ok(views::conflict_views(&state.reader(), &folder, conflicts))
 }
 
 /// Keep both / mine / theirs; the losing version goes to the sync trash. Sync then carries it out.

@@ -53,8 +53,15 @@ pub fn run() {
     let app = build_app(Builder::default(), tauri::generate_context!(), state, true).expect("PhotoPro Storage failed to start");
     app.run(|app, event| {
         if let tauri::RunEvent::Exit = event {
-            // Finish the current transfer step, then stop (the next start resumes).
-            app.state::<state::AppState>().sync.stop();
+            // Let the current transfer step finish, for a few seconds at most:
+            // whatever is cut off resumes at the next start.
+            let app = app.clone();
+            let (done, stopped) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                app.state::<state::AppState>().sync.stop();
+                let _ = done.send(());
+            });
+            let _ = stopped.recv_timeout(std::time::Duration::from_secs(5));
         }
     });
 }

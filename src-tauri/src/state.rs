@@ -136,8 +136,10 @@ impl AppState {
         let indexing_line = indexing.as_ref().map(|i| {
             if i.queued > 0 {
                 format!("Indexing {} of {} new files", i.processed, i.queued)
-            } else {
+            } else if i.files_seen > 0 {
                 format!("Checking {} files", i.files_seen)
+            } else {
+                "Checking the library…".to_string()
             }
         });
         let engine = self.sync.latest();

@@ -314,8 +314,9 @@ fn on_pass<R: Runtime>(app: &AppHandle<R>, state: &AppState, pass: &PassSummary)
         });
     }
     let _ = app.emit(PASS_EVENT, pass);
-    // Files changed on disk: show them in the library if the sync folder is part of one.
-    if pass.downloads + pass.moves + pass.deletions + pass.conflicts > 0 && sync_folder_is_indexed(state) {
+    // Files came, went or were first seen (uploads are new local files): show
+    // them in the library when the sync folder is part of one.
+    if pass.uploads + pass.downloads + pass.moves + pass.deletions + pass.conflicts > 0 && sync_folder_is_indexed(state) {
         state::start_scan(app.clone());
     }
 }

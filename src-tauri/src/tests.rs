@@ -427,9 +427,11 @@ fn conflicts_are_listed_and_resolved_and_the_other_version_waits_in_the_sync_tra
     std::fs::write(gallery.join("IMG_2.jpg"), b"mine 2").unwrap();
 
     assert!(h.ok::<Vec<Value>>("list_conflicts", json!({})).is_empty(), "no sync folder, no conflicts");
-    let _: PathBuf = h.ok("set_sync_folder", json!({ "path": folder }));
+    let _: PathBuf = h.and_wait_for_scan(|| h.ok("set_sync_folder", json!({ "path": folder })));
     let conflicts: Vec<Value> = h.ok("list_conflicts", json!({}));
     assert_eq!(conflicts.len(), 2);
+    assert!(conflicts[0]["copy_asset"].is_number() && conflicts[0]["original_asset"].is_number(), "both versions are indexed: {conflicts:?}");
+    assert_ne!(conflicts[0]["copy_asset"], conflicts[0]["original_asset"]);
     assert_eq!(conflicts[0]["copy"], copy);
     assert_eq!(conflicts[0]["original"], "Smith Wedding/IMG_1.jpg");
     assert_eq!((conflicts[0]["copy_is_mine"].as_bool(), conflicts[0]["device"].as_str()), (Some(true), Some("Test laptop")));

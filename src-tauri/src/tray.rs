@@ -62,20 +62,31 @@ pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
 }
 
 /// Mirror the status in the tray (no-op when there is no tray, as in tests).
+///
+/// Called from the sync and scan threads too. Menu and tray calls made off
+/// the main thread wait for it, and the main thread may be waiting for those
+/// threads (stopping sync on quit): so the update is posted to the main
+/// thread, never waited for.
 pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &SyncStatus) {
+    let Some(items) = app.try_state::<TrayItems<R>>() else { return };
     let running = status.sync.is_some();
-    if let Some(items) = app.try_state::<TrayItems<R>>() {
-        let now = (status.summary.clone(), status.paused, running);
+    let now = (status.summary.clone(), status.paused, running);
+    let unchanged = {
         let mut shown = items.shown.lock().unwrap_or_else(|e| e.into_inner());
-        if shown.as_ref() == Some(&now) {
-            return;
+        std::mem::replace(&mut *shown, Some(now.clone())) == Some(now)
+    };
+    if unchanged {
+        return;
+    }
+    let (line, pause, sync_now) = (items.status.clone(), items.pause.clone(), items.sync_now.clone());
+    let (summary, paused) = (status.summary.clone(), status.paused);
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        let _ = line.set_text(&summary);
+        let _ = pause.set_text(if paused { "Resume syncing" } else { "Pause syncing" });
+        let _ = sync_now.set_enabled(running && !paused);
+        if let Some(tray) = handle.tray_by_id(TRAY_ID) {
+            let _ = tray.set_tooltip(Some(format!("PhotoPro Storage — {summary}")));
         }
-        *shown = Some(now);
-        let _ = items.status.set_text(&status.summary);
-        let _ = items.pause.set_text(if status.paused { "Resume syncing" } else { "Pause syncing" });
-        let _ = items.sync_now.set_enabled(running && !status.paused);
-    }
-    if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        let _ = tray.set_tooltip(Some(format!("PhotoPro Storage — {}", status.summary)));
-    }
+    });
 }

@@ -118,3 +118,39 @@ pub fn settings_view(state: &crate::state::AppState) -> Result<SettingsView> {
         version: env!("CARGO_PKG_VERSION"),
     })
 }
+
+/// The indexed photo at `path` and its content hash, if the path lies in a
+/// library and was scanned.
+pub fn asset_at(index: &Index, path: &Path) -> Option<(photopro_index::AssetId, Option<String>)> {
+    let (library, rel) = index.library_for_path(path).ok()?;
+    let (dir, name) = match rel.iter().rposition(|&b| b == b'/') {
+        Some(at) => (&rel[..at], &rel[at + 1..]),
+        None => (&rel[..0], &rel[..]),
+    };
+    let folder = index.folder_id(library.id, dir).ok()??;
+    let details = index.asset_by_name(folder, name).ok()??;
+    Some((details.id, details.content_hash))
+}
+
+/// A conflicted copy with both versions' photos (asset and content hash, so a
+/// thumbnail URL changes when the file does), when the sync folder is indexed.
+#[derive(Debug, Serialize)]
+pub struct ConflictView {
+    #[serde(flatten)]
+    pub conflict: photopro_sync::conflicts::Conflict,
+    pub copy_asset: Option<photopro_index::AssetId>,
+    pub copy_hash: Option<String>,
+    pub original_asset: Option<photopro_index::AssetId>,
+    pub original_hash: Option<String>,
+}
+
+pub fn conflict_views(index: &Index, folder: &Path, conflicts: Vec<photopro_sync::conflicts::Conflict>) -> Vec<ConflictView> {
+    conflicts
+        .into_iter()
+        .map(|conflict| {
+            let (copy_asset, copy_hash) = asset_at(index, &folder.join(&conflict.copy)).unzip();
+            let (original_asset, original_hash) = asset_at(index, &folder.join(&conflict.original)).unzip();
+            ConflictView { conflict, copy_asset, copy_hash: copy_hash.flatten(), original_asset, original_hash: original_hash.flatten() }
+        })
+        .collect()
+}

@@ -58,4 +58,6 @@ chmodSync(tokenFile, 0o600);
 // close_to_tray off: when the WebDriver session closes the window, the app quits.
 writeFileSync(join(e2e, "data", "app.json"), JSON.stringify({ api_url: api, device_name: "E2E", close_to_tray: false }, null, 2));
 writeFileSync(join(e2e, "usage.json"), JSON.stringify(usage, null, 2));
+// The real-app test raises the limit and pairs a second device (app.test.mjs).
+writeFileSync(join(e2e, "org.json"), JSON.stringify({ id: org.id, token, photos }, null, 2));
 console.log(`uploaded ${photos.length} photos (${total} bytes); usage ${usage.used_bytes} of ${usage.limit_bytes} (${usage.percent_used.toFixed(1)} %)`);

@@ -254,9 +254,11 @@ describe("library screens on ../shared/photos", () => {
     await page.locator(".state h2", { hasText: "No matches" }).waitFor();
     await page.locator(".nav button", { hasText: "Sync" }).click();
     await page.getByTestId("sync-summary").waitFor();
-    assert.equal(await page.getByTestId("sync-summary").textContent(), fixture.responses.sync_status.summary);
-    await page.getByTestId("pause-toggle").click();
-    assert.deepEqual((await calls(page, "set_paused")).map((c) => c.args), [{ paused: true }]);
+    // The E2E data dir is paired but has no sync folder yet: the screen asks for one.
+    assert.equal(fixture.responses.sync_status.setup.needs, "folder");
+    assert.equal(await page.getByTestId("sync-summary").textContent(), "Choose a sync folder");
+    assert.equal(await page.getByTestId("status-summary").textContent(), fixture.responses.sync_status.summary);
+    await page.getByTestId("choose-sync-folder").waitFor();
     await shot(page, "10-sync-dark");
     await close();
 
@@ -302,6 +304,105 @@ describe("library screens on ../shared/photos", () => {
     assert.match(await failing.page.locator(".state.error p").textContent(), /no answer for open_folder:null/);
     await shot(failing.page, "15-error-state");
     await failing.close();
+  });
+});
+
+describe("sync screen states (the real daemon's status shapes, synthetic values)", () => {
+  const folder = "/home/ana/PhotoPro";
+  const now = Math.floor(Date.now() / 1000);
+  const MB = 2 ** 20;
+  const dji = fixture.responses[`open_folder:${home.folders.find((f) => f.name === "dji-phantom3").id}`].photos.filter((p) => fixture.thumbnails[`grid/${p.id}`]);
+  const engine = (over = {}) => ({
+    phase: "up_to_date", summary: "", last_report: { uploads: 6, uploaded_bytes: 20 * MB, downloads: 8, downloaded_bytes: 42 * MB, moves: 0, deletions: 0, conflicts: 0, retryable_failures: 0, uploaded_folders: [] },
+    last_synced_at: now - 120, last_error: null, unsettled: 0, storage_full: false, deletions_awaiting_approval: 0, watch_degraded: null, skipped: [], folder,
+    progress: { files_total: 0, files_done: 0, bytes_total: 0, bytes_done: 0, bytes_per_second: 0, eta_seconds: null, in_flight: [] },
+    ...over,
+  });
+  const variant = (state, summary, sync, extra = {}) => {
+    const data = structuredClone(fixture);
+    data.responses.sync_status = { ...fixture.responses.sync_status, state, summary, paused: false, sync, setup: null, sync_folder: folder, ...extra };
+    return data;
+  };
+  const conflicts = [
+    { copy: "Smith, John/Smith Wedding/DJI_0018 (conflicted copy 2026-11-26 from Studio Mac).JPG", original: "Smith, John/Smith Wedding/DJI_0018.JPG", original_exists: true, date: "2026-11-26", device: "Studio Mac", copy_is_mine: true, copy_asset: dji[0].id, original_asset: dji[1].id },
+    { copy: "Jones Family/IMG_2041 (conflicted copy 2026-11-25 from Laptop).jpg", original: "Jones Family/IMG_2041.jpg", original_exists: true, date: "2026-11-25", device: "Laptop", copy_is_mine: false, copy_asset: dji[2].id, original_asset: dji[3].id },
+  ];
+  const syncTrash = [
+    { id: `${now - 3600}-4242`, original: "Smith, John/Smith Wedding/DJI_0021.JPG", trashed_at: now - 3600, bytes: 3.4 * MB },
+    { id: `${now - 86400}-4243`, original: "Brighton Beach/DJI_0007.JPG", trashed_at: now - 86400 * 2, bytes: 3.1 * MB },
+  ];
+  const openSync = async (data, theme = "light") => {
+    const app = await openApp({ data, theme });
+    await app.page.locator(".nav button", { hasText: "Sync" }).click();
+    await app.page.getByTestId("sync-summary").waitFor();
+    return app;
+  };
+
+  test("transfers show their own progress and the pass's ETA; pause goes to the daemon", async () => {
+    const transfers = [
+      { direction: "upload", path: "Smith, John/Smith Wedding/DJI_0018.JPG", size: 3.5 * MB, done: 2.6 * MB },
+      { direction: "upload", path: "Smith, John/Smith Wedding/DJI_0019.JPG", size: 3.4 * MB, done: 1.1 * MB },
+      { direction: "upload", path: "Smith, John/Smith Wedding/DJI_0020.JPG", size: 3.3 * MB, done: 0.2 * MB },
+      { direction: "download", path: "Jones Family/IMG_2041.jpg", size: 5.1 * MB, done: 4.0 * MB },
+    ];
+    const data = variant("syncing", "Syncing 238 files", engine({ phase: "syncing", progress: { files_total: 240, files_done: 2, bytes_total: 812 * MB, bytes_done: 7.9 * MB, bytes_per_second: 6.2 * MB, eta_seconds: 130, in_flight: transfers } }));
+    const { page, close } = await openSync(data);
+    assert.equal(await page.getByTestId("sync-summary").textContent(), "Syncing 238 files");
+    assert.equal(await page.getByTestId("sync-detail").textContent(), "7.9 MB of 812 MB · 6.2 MB/s · 3 min left");
+    assert.equal(await page.locator("[data-testid=transfers] li").count(), 4);
+    const widths = await page.$$eval("[data-testid=transfers] .progress > div", (bars) => bars.map((b) => parseFloat(b.style.width)));
+    assert.ok(Math.abs(widths[0] - (2.6 / 3.5) * 100) < 0.01 && Math.abs(widths[3] - (4 / 5.1) * 100) < 0.01, `${widths}`);
+    assert.match(await page.getByTestId("status-summary").textContent(), /Syncing 238 files/);
+    await shot(page, "17-sync-transferring");
+    await page.getByTestId("pause-toggle").click();
+    assert.deepEqual((await calls(page, "set_paused")).map((c) => c.args), [{ paused: true }]);
+    await close();
+  });
+
+  for (const theme of ["light", "dark"]) {
+    test(`conflicts offer keep both / mine / theirs with both versions; sync trash restores (${theme})`, async () => {
+      const data = variant("up_to_date", "Up to date", engine());
+      data.responses.list_conflicts = conflicts;
+      data.responses.list_sync_trash = syncTrash;
+      const { page, errors, close } = await openSync(data, theme);
+      assert.equal(await page.getByTestId("conflict-badge").textContent(), "2 to review");
+      assert.equal(await page.locator("[data-testid=conflicts] li").count(), 2);
+      await page.waitForFunction(() => [...document.querySelectorAll(".version img")].every((i) => i.complete && i.naturalWidth > 0));
+      assert.equal(await page.locator(".version img").count(), 4);
+      await page.locator("[aria-label=Conflicts]").scrollIntoViewIfNeeded();
+      await shot(page, theme === "light" ? "18-sync-conflicts" : "19-sync-conflicts-dark");
+      await page.locator("[data-testid=conflicts] li").nth(1).getByRole("button", { name: "Keep theirs" }).click();
+      assert.deepEqual((await calls(page, "resolve_conflict")).map((c) => c.args), [{ copy: conflicts[1].copy, resolution: "keep_theirs" }]);
+      await page.locator("[data-testid=sync-trash] li").first().getByRole("button", { name: "Restore" }).click();
+      assert.deepEqual((await calls(page, "restore_sync_trash")).map((c) => c.args), [{ id: syncTrash[0].id }]);
+      assert.deepEqual(errors, []);
+      await close();
+    });
+  }
+
+  test("storage full, offline, held-back deletions and an empty sync trash say what happens and what to do", async () => {
+    const full = await openSync(variant("storage_full", "Storage full", engine({ phase: "storage_full", storage_full: true, last_error: null })));
+    assert.equal(await full.page.getByTestId("sync-summary").textContent(), "Storage full");
+    assert.match(await full.page.getByTestId("sync-detail").textContent(), /stay on this computer/);
+    await full.page.getByTestId("sync-now").click();
+    assert.equal((await calls(full.page, "sync_now")).length, 1);
+    assert.equal(await full.page.getByTestId("conflicts-empty").count(), 1);
+    assert.equal(await full.page.getByTestId("sync-trash-empty").count(), 1);
+    await shot(full.page, "20-sync-storage-full");
+    await full.close();
+
+    const offline = await openSync(variant("offline", "Offline", engine({ phase: "offline", last_error: "remote unavailable: error sending request for url (http://api.photoproos.com/v1/changes): connection refused" })), "dark");
+    assert.equal(await offline.page.getByTestId("sync-summary").textContent(), "Offline");
+    assert.match(await offline.page.locator(".sync-hero .detail-small").textContent(), /connection refused/);
+    await shot(offline.page, "21-sync-offline-dark");
+    await offline.close();
+
+    const held = await openSync(variant("awaiting_approval", "64 deletions held back", engine({ phase: "awaiting_approval", deletions_awaiting_approval: 64 })));
+    assert.equal(await held.page.getByTestId("approve-deletions").textContent(), "Delete 64 files everywhere");
+    await shot(held.page, "22-sync-held-deletions");
+    await held.page.getByTestId("approve-deletions").click();
+    assert.equal((await calls(held.page, "approve_deletions")).length, 1);
+    await held.close();
   });
 });
 

@@ -36,8 +36,10 @@ window.__installTauriMocks = (fixture) => {
         return { done: args.assets.length, failed: [], ...(cmd === "trash_assets" ? { trash_ids: args.assets.map(String) } : {}) };
       case "move_folder": return "/moved";
       case "import_files": return { done: args.paths.length, failed: [] };
-      case "set_paused": return { ...answers.sync_status, paused: args.paused, state: args.paused ? "paused" : "idle", summary: args.paused ? "Paused" : "Library up to date" };
-      case "rescan": case "set_cover": case "save_settings": case "restore_trash": case "delete_trash": return null;
+      case "set_paused": return { ...answers.sync_status, paused: args.paused, state: args.paused ? "paused" : answers.sync_status.state, summary: args.paused ? "Paused" : answers.sync_status.summary };
+      case "rescan": case "set_cover": case "save_settings": case "restore_trash": case "delete_trash":
+      case "sync_now": case "approve_deletions": return null;
+      case "resolve_conflict": case "restore_sync_trash": case "set_sync_folder": return "/done";
       default:
         if (cmd.startsWith("plugin:")) return null;
         return answer(cmd);

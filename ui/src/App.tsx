@@ -7,9 +7,9 @@ import { Browser, type Notice } from "./components/Browser";
 import { forgetStrips } from "./components/FolderCard";
 import { SettingsScreen, type Theme } from "./components/SettingsScreen";
 import { Sidebar, type Screen } from "./components/Sidebar";
-import { SyncScreen } from "./components/SyncScreen";
+import { SyncScreen, type Loaded } from "./components/SyncScreen";
 import { plural } from "./format";
-import type { FolderView, LibraryStatus, LibraryTree, SyncStatus, TrashEntry, UsageView } from "./types";
+import type { Conflict, FolderView, LibraryStatus, LibraryTree, SyncStatus, SyncTrashEntry, TrashEntry, UsageView } from "./types";
 
 function applyTheme(theme: Theme) {
   const dark = theme === "dark" || (theme === "system" && window.matchMedia?.("(prefers-color-scheme: dark)").matches);
@@ -27,6 +27,8 @@ export function App() {
   const [library, setLibrary] = useState<LibraryStatus | null>(null);
   const [trash, setTrash] = useState<TrashEntry[]>([]);
   const [usage, setUsage] = useState<UsageView | null>(null);
+  const [conflicts, setConflicts] = useState<Loaded<Conflict>>({ items: null, error: null });
+  const [syncTrash, setSyncTrash] = useState<Loaded<SyncTrashEntry>>({ items: null, error: null });
   const [notice, setNotice] = useState<Notice | null>(null);
   const [dropping, setDropping] = useState(false);
   const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem("theme") as Theme) ?? "system");
@@ -56,26 +58,34 @@ export function App() {
     api.listTrash().then(setTrash, () => {});
     api.syncStatus().then(setStatus, () => {});
   }, []);
+  const refreshSync = useCallback(() => {
+    api.listConflicts().then((items) => setConflicts({ items, error: null }), (e) => setConflicts({ items: [], error: errorMessage(e) }));
+    api.listSyncTrash().then((items) => setSyncTrash({ items, error: null }), (e) => setSyncTrash({ items: [], error: errorMessage(e) }));
+  }, []);
   const refreshUsage = useCallback(() => { api.usage().then(setUsage, (e) => setUsage({ state: "unreachable", api_url: "", message: errorMessage(e) })); }, []);
 
   const refreshAll = useCallback(() => {
     forgetStrips();
     loadFolder(folderRef.current);
     refreshSide();
+    refreshSync();
     refreshUsage();
-  }, [loadFolder, refreshSide, refreshUsage]);
+  }, [loadFolder, refreshSide, refreshSync, refreshUsage]);
 
   useEffect(() => { loadFolder(folder); }, [folder, loadFolder]);
   useEffect(() => {
     refreshSide();
+    refreshSync();
     refreshUsage();
     const timer = setInterval(refreshUsage, 60_000);
     const unlisten = [
       listen<SyncStatus>("sync-status", (e) => setStatus(e.payload)),
       listen("library-changed", () => refreshAll()),
+      // A sync pass ended: conflicts, the sync trash and usage may have changed.
+      listen("sync-pass", () => { refreshSync(); refreshUsage(); }),
     ];
     return () => { clearInterval(timer); unlisten.forEach((p) => p.then((u) => u())); };
-  }, [refreshSide, refreshUsage, refreshAll]);
+  }, [refreshSide, refreshSync, refreshUsage, refreshAll]);
 
   const showNotice = useCallback((n: Notice) => setNotice(n), []);
   useEffect(() => {
@@ -93,6 +103,12 @@ export function App() {
   const addLibrary = useCallback(() => {
     open({ directory: true, multiple: false, title: "Choose your photo library folder" }).then((path) => {
       if (typeof path === "string") api.addLibrary(path).then(() => { showNotice({ text: "Reading your library…" }); refreshAll(); }, (e) => showNotice({ text: errorMessage(e), error: true }));
+    }, (e) => showNotice({ text: errorMessage(e), error: true }));
+  }, [refreshAll, showNotice]);
+
+  const chooseSyncFolder = useCallback(() => {
+    open({ directory: true, multiple: false, title: "Choose the folder to keep in sync" }).then((path) => {
+      if (typeof path === "string") api.setSyncFolder(path).then((folder) => { showNotice({ text: `Syncing ${folder}` }); refreshAll(); }, (e) => showNotice({ text: errorMessage(e), error: true }));
     }, (e) => showNotice({ text: errorMessage(e), error: true }));
   }, [refreshAll, showNotice]);
 
@@ -134,15 +150,17 @@ export function App() {
 
   return (
     <div className="app">
-      <Sidebar screen={screen} trees={trees} currentFolder={view?.folder?.id ?? null} trashCount={trash.length} usage={usage}
+      <Sidebar screen={screen} trees={trees} currentFolder={view?.folder?.id ?? null} trashCount={trash.length} conflictCount={conflicts.items?.length ?? 0} usage={usage}
         onScreen={setScreen} onOpenFolder={openFolder} />
       <div className="main" style={{ position: "relative" }}>
         {screen === "library" && (
           <Browser view={view} loading={loading} error={error} trees={trees} onOpenFolder={openFolder}
             onChanged={refreshAll} onNotice={showNotice} onAddLibrary={addLibrary} />
         )}
-        {screen === "sync" && <SyncScreen status={status} library={library} trash={trash} onChanged={refreshAll} onNotice={showNotice} />}
-        {screen === "settings" && <SettingsScreen trees={trees} theme={theme} onTheme={setTheme} onChanged={refreshAll} onNotice={showNotice} onAddLibrary={addLibrary} />}
+        {screen === "sync" && <SyncScreen status={status} library={library} trash={trash} conflicts={conflicts} syncTrash={syncTrash}
+          onChanged={refreshAll} onNotice={showNotice} onChooseFolder={chooseSyncFolder} onOpenSettings={() => setScreen("settings")} />}
+        {screen === "settings" && <SettingsScreen trees={trees} theme={theme} syncFolder={status?.sync_folder ?? null} onTheme={setTheme} onChanged={refreshAll}
+          onNotice={showNotice} onAddLibrary={addLibrary} onChooseSyncFolder={chooseSyncFolder} />}
         <footer className="statusbar" role="status" aria-live="polite">
           <span className={`dot ${status?.state ?? ""}`} />
           <span data-testid="status-summary">{status?.summary ?? "Starting…"}</span>

@@ -3,6 +3,7 @@ import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import type {
   AppError, AppSettings, AssetDetails, AssetFilter, Filters, FolderView, FoundAsset, LibraryStatus,
   LibraryTree, Outcome, SettingsView, StripPhoto, SyncStatus, TrashEntry, UsageView,
+  Conflict, Resolution, SyncTrashEntry,
 } from "./types";
 
 export const api = {
@@ -27,6 +28,13 @@ export const api = {
   rescan: () => invoke<void>("rescan"),
   syncStatus: () => invoke<SyncStatus>("sync_status"),
   setPaused: (paused: boolean) => invoke<SyncStatus>("set_paused", { paused }),
+  syncNow: () => invoke<void>("sync_now"),
+  approveDeletions: () => invoke<void>("approve_deletions"),
+  setSyncFolder: (path: string) => invoke<string>("set_sync_folder", { path }),
+  listConflicts: () => invoke<Conflict[]>("list_conflicts"),
+  resolveConflict: (copy: string, resolution: Resolution) => invoke<string>("resolve_conflict", { copy, resolution }),
+  listSyncTrash: () => invoke<SyncTrashEntry[]>("list_sync_trash"),
+  restoreSyncTrash: (id: string) => invoke<string>("restore_sync_trash", { id }),
   getSettings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: AppSettings, filters: Filters) => invoke<void>("save_settings", { settings, filters }),
   pairDevice: (apiUrl: string, code: string, deviceName: string) => invoke<void>("pair_device", { apiUrl, code, deviceName }),
@@ -35,11 +43,12 @@ export const api = {
 };
 
 /** The thumbnail URL for an asset: the `thumb:` scheme the shell serves from the cache. */
-export function thumbUrl(asset: number, size: "grid" | "preview" = "grid"): string {
+export function thumbUrl(asset: number, size: "grid" | "preview" = "grid", version?: string | null): string {
   // convertFileSrc("", scheme) gives the platform's base ("thumb://localhost/" or
-  // "http://thumb.localhost/" on Windows); the path is ours.
+  // "http://thumb.localhost/" on Windows); the path is ours. `version` (a content
+  // hash) makes the URL change when the file does, past the webview's cache.
   const base = convertFileSrc("", "thumb");
-  return `${base.endsWith("/") ? base : base + "/"}${size}/${asset}`;
+  return `${base.endsWith("/") ? base : base + "/"}${size}/${asset}${version ? `?v=${version.slice(0, 16)}` : ""}`;
 }
 
 /** A plain-language message from whatever a command threw. */

@@ -19,6 +19,8 @@ export interface FolderSummary {
   first_taken: string | null;
   last_taken: string | null;
   cover: number | null;
+  /** From the organization's folder layout (sync folder only): a client's folder, or filed under one. */
+  client?: { role: "client" } | { role: "of"; name: string } | null;
 }
 
 export interface AssetSummary {
@@ -131,14 +133,95 @@ export interface TrashEntry {
   trashed_at: number;
 }
 
+export type SyncState =
+  | "paused" | "syncing" | "up_to_date" | "waiting" | "offline" | "storage_full"
+  | "awaiting_approval" | "error" | "starting" | "stopped" | "indexing" | "not_set_up";
+
+export type Phase =
+  | "starting" | "syncing" | "up_to_date" | "waiting" | "paused" | "offline"
+  | "storage_full" | "awaiting_approval" | "error" | "stopped";
+
+export interface Transfer {
+  direction: "upload" | "download";
+  /** Below the sync folder, '/'-separated. */
+  path: string;
+  size: number;
+  done: number;
+}
+
+export interface Progress {
+  files_total: number;
+  files_done: number;
+  bytes_total: number;
+  bytes_done: number;
+  bytes_per_second: number;
+  eta_seconds: number | null;
+  in_flight: Transfer[];
+}
+
+export interface PassSummary {
+  uploads: number;
+  uploaded_bytes: number;
+  downloads: number;
+  downloaded_bytes: number;
+  moves: number;
+  deletions: number;
+  conflicts: number;
+  retryable_failures: number;
+  uploaded_folders: [string, number][];
+}
+
+/** The sync daemon's own status (photopro_sync::service::Status). */
+export interface EngineStatus {
+  phase: Phase;
+  summary: string;
+  progress: Progress;
+  last_report: PassSummary | null;
+  last_synced_at: number | null;
+  last_error: string | null;
+  unsettled: number;
+  storage_full: boolean;
+  deletions_awaiting_approval: number;
+  watch_degraded: string | null;
+  skipped: string[];
+  folder: string;
+}
+
 export interface SyncStatus {
-  state: "paused" | "indexing" | "error" | "idle";
+  state: SyncState;
   paused: boolean;
+  /** A few words for the tray and the status bar. */
   summary: string;
   indexing: { files_seen: number; processed: number; queued: number } | null;
   last_error: string | null;
   last_scan_finished: number | null;
-  sync_engine: boolean;
+  sync: EngineStatus | null;
+  setup: { needs: "pair" | "keychain" | "folder"; message: string } | null;
+  sync_folder: string | null;
+}
+
+export interface Conflict {
+  copy: string;
+  original: string;
+  original_exists: boolean;
+  date: string;
+  device: string;
+  copy_is_mine: boolean;
+  /** The indexed photos of both versions (when the sync folder is a library and was scanned). */
+  copy_asset?: number | null;
+  copy_hash?: string | null;
+  original_asset?: number | null;
+  original_hash?: string | null;
+}
+
+export type Resolution = "keep_both" | "keep_mine" | "keep_theirs";
+
+export interface SyncTrashEntry {
+  id: string;
+  /** Where it was, below the sync folder. */
+  original: string;
+  trashed_at: number;
+  bytes: number | null;
 }
 
 export type Tier = "FREE" | "STARTER" | "PRO" | "STUDIO" | "BUSINESS" | "ENTERPRISE" | "CUSTOM";

@@ -32,6 +32,8 @@ const CARD_MIN = 228;
 const TILE_MIN = 156;
 const GAP = 16;
 const cardHeight = (w: number) => (w * 3) / 4 + 64;
+/** Cards with a client line are one line taller (all cards of a grid share one height). */
+const cardHeightWithClient = (w: number) => (w * 3) / 4 + 82;
 const tileHeight = (w: number) => w;
 
 const emptyFilter: AssetFilter = { text: "", taken_from: "", taken_to: "", camera: "", has_gps: false, tag: "" };
@@ -53,6 +55,7 @@ export function Browser({ view, loading, error, trees, onOpenFolder, onChanged, 
   const folderId = view?.folder?.id ?? null;
   const searching = filterActive(filter);
   const folders = searching ? [] : view?.folders ?? [];
+  const hasClients = useMemo(() => folders.some((f) => f.client), [folders]);
   const photos: TilePhoto[] = searching ? results ?? [] : view?.photos ?? [];
   const photoIds = useMemo(() => photos.map((p) => p.id), [photos]);
   const photoCount = useMemo(() => photos.filter((p) => PHOTO_KINDS.has(p.kind)).length, [photos]);
@@ -286,7 +289,7 @@ export function Browser({ view, loading, error, trees, onOpenFolder, onChanged, 
             {folders.length > 0 && (
               <section aria-label="Folders" style={{ marginBottom: 28 }}>
                 <h2 className="group-title">Folders <span>{folders.length.toLocaleString("en-US")}</span></h2>
-                <VirtualGrid items={folders} scroller={scroller} minCellWidth={CARD_MIN} gap={GAP} cellHeight={cardHeight}
+                <VirtualGrid items={folders} scroller={scroller} minCellWidth={CARD_MIN} gap={GAP} cellHeight={hasClients ? cardHeightWithClient : cardHeight}
                   render={renderCard} label="Folders" onColumns={setColumnsFolders} />
               </section>
             )}

@@ -2,7 +2,7 @@ import { memo, useState } from "react";
 import { api, thumbUrl } from "../api";
 import { formatBytes, formatDateRange, plural } from "../format";
 import type { FolderSummary, StripPhoto } from "../types";
-import { ClipIcon, FolderIcon } from "./icons";
+import { ClipIcon, FolderIcon, PersonIcon } from "./icons";
 
 // Hover strips are fetched once per folder per session.
 const strips = new Map<number, Promise<StripPhoto[]>>();
@@ -31,6 +31,7 @@ export const FolderCard = memo(function FolderCard({ folder, index, focused, onO
   const [strip, setStrip] = useState<StripPhoto[] | null>(null);
   const [loaded, setLoaded] = useState(false);
   const dates = formatDateRange(folder.first_taken, folder.last_taken);
+  const client = folder.client?.role === "of" ? folder.client.name : null;
   const counts = folder.photos > 0
     ? plural(folder.photos, "photo")
     : folder.files_total > 0 ? plural(folder.files_total, "file") + " inside" : "Empty";
@@ -44,7 +45,7 @@ export const FolderCard = memo(function FolderCard({ folder, index, focused, onO
       tabIndex={focused ? 0 : -1}
       data-folder-card={folder.id}
       data-drop-folder={folder.id}
-      aria-label={`${folder.name}, ${counts}${dates ? ", " + dates : ""}`}
+      aria-label={`${folder.name}, ${counts}${dates ? ", " + dates : ""}${client ? ", for " + client : ""}`}
       onDoubleClick={() => onOpen(folder.id)}
       onClick={() => onFocus(index)}
       onKeyDown={(e) => { if (e.key === "Enter") onOpen(folder.id); }}
@@ -75,6 +76,8 @@ export const FolderCard = memo(function FolderCard({ folder, index, focused, onO
       </div>
       <div className="meta">
         <div className="name" title={`${folder.path} · ${formatBytes(folder.bytes_total)}`}>{folder.name}</div>
+        {client && <div className="client" data-testid="card-client" title={`Client: ${client}`}><PersonIcon />{client}</div>}
+        {folder.client?.role === "client" && <div className="client is-client" data-testid="card-client"><PersonIcon />Client</div>}
         <div className="stats">
           {[counts, dates].filter(Boolean).join(" · ")}
         </div>

@@ -9,15 +9,17 @@ export type Theme = "system" | "light" | "dark";
 interface Props {
   trees: LibraryTree[];
   theme: Theme;
+  syncFolder: string | null;
   onTheme: (theme: Theme) => void;
   onChanged: () => void;
   onNotice: (n: Notice) => void;
   onAddLibrary: () => void;
+  onChooseSyncFolder: () => void;
 }
 
 const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
 
-export function SettingsScreen({ trees, theme, onTheme, onChanged, onNotice, onAddLibrary }: Props) {
+export function SettingsScreen({ trees, theme, syncFolder, onTheme, onChanged, onNotice, onAddLibrary, onChooseSyncFolder }: Props) {
   const [settings, setSettings] = useState<SettingsView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pairing, setPairing] = useState({ apiUrl: "", code: "", deviceName: "" });
@@ -66,6 +68,14 @@ export function SettingsScreen({ trees, theme, onTheme, onChanged, onNotice, onA
             </form>
           )}
         </section>
+        <section aria-label="Sync folder">
+          <h2>Sync folder</h2>
+          <p className="hint">Everything in this folder is kept in PhotoProOS Storage and on your other computers. Photos you put in it upload by themselves; a folder in it becomes a gallery.</p>
+          <div className="field"><span>Folder</span>
+            <span className="row"><strong data-testid="settings-sync-folder" style={{ fontWeight: 550, wordBreak: "break-all" }}>{syncFolder ?? "Not chosen yet"}</strong>
+              <button className="btn" onClick={onChooseSyncFolder}>{syncFolder ? "Change…" : "Choose…"}</button></span>
+          </div>
+        </section>
         <section aria-label="Library folders">
           <h2>Library folders</h2>
           <p className="hint">PhotoPro indexes these folders and everything inside them. Files are never moved unless you move them here.</p>
@@ -95,7 +105,7 @@ export function SettingsScreen({ trees, theme, onTheme, onChanged, onNotice, onA
         </section>
         <section aria-label="Bandwidth">
           <h2>Bandwidth</h2>
-          <p className="hint">Limits for uploads and downloads once sync runs. Leave empty for no limit.</p>
+          <p className="hint">Keep sync from filling your connection: limits apply at once, also to transfers in progress. Leave empty for no limit.</p>
           <label className="field"><span>Upload limit (KB/s)</span><input type="number" min={0} defaultValue={app.upload_limit_kib ?? ""} onBlur={(e) => save({ ...settings, app: { ...app, upload_limit_kib: limit(e.target.value) } })} /></label>
           <label className="field"><span>Download limit (KB/s)</span><input type="number" min={0} defaultValue={app.download_limit_kib ?? ""} onBlur={(e) => save({ ...settings, app: { ...app, download_limit_kib: limit(e.target.value) } })} /></label>
         </section>
@@ -108,7 +118,7 @@ export function SettingsScreen({ trees, theme, onTheme, onChanged, onNotice, onA
             <span><input type="checkbox" checked={app.close_to_tray} onChange={(e) => save({ ...settings, app: { ...app, close_to_tray: e.target.checked } })} /> Keep PhotoPro running in the tray</span>
           </label>
           <label className="field"><span>Notifications</span>
-            <span><input type="checkbox" checked={app.notifications} onChange={(e) => save({ ...settings, app: { ...app, notifications: e.target.checked } })} /> Tell me about storage warnings and finished uploads</span>
+            <span><input type="checkbox" checked={app.notifications} onChange={(e) => save({ ...settings, app: { ...app, notifications: e.target.checked } })} /> Tell me when a shoot finishes uploading, when storage runs low, and about conflicts</span>
           </label>
           <label className="field"><span>Appearance</span>
             <select value={theme} onChange={(e) => onTheme(e.target.value as Theme)} style={{ maxWidth: 200, padding: "5px 8px", borderRadius: 6, border: "1px solid var(--border)", background: "var(--surface)" }}>

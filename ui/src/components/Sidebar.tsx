@@ -13,12 +13,13 @@ interface Props {
   trees: LibraryTree[];
   currentFolder: number | null;
   trashCount: number;
+  conflictCount: number;
   usage: UsageView | null;
   onScreen: (screen: Screen) => void;
   onOpenFolder: (id: number) => void;
 }
 
-export function Sidebar({ screen, trees, currentFolder, trashCount, usage, onScreen, onOpenFolder }: Props) {
+export function Sidebar({ screen, trees, currentFolder, trashCount, conflictCount, usage, onScreen, onOpenFolder }: Props) {
   const [collapsed, setCollapsed] = useState<Set<number>>(new Set());
   const rows = useMemo(() => {
     const out: { id: number; name: string; depth: number; photos: number; hasChildren: boolean; root: boolean }[] = [];
@@ -72,7 +73,10 @@ export function Sidebar({ screen, trees, currentFolder, trashCount, usage, onScr
       <div className="nav">
         <button aria-current={screen === "library" ? "page" : undefined} onClick={() => onScreen("library")}><PhotosIcon />Library</button>
         <button aria-current={screen === "sync" ? "page" : undefined} onClick={() => onScreen("sync")}>
-          <SyncIcon />Sync &amp; trash{trashCount > 0 && <span className="badge">{trashCount} in trash</span>}
+          <SyncIcon />Sync &amp; trash
+          {conflictCount > 0
+            ? <span className="badge alert" data-testid="conflict-badge">{conflictCount} to review</span>
+            : trashCount > 0 && <span className="badge">{trashCount} in trash</span>}
         </button>
         <button aria-current={screen === "settings" ? "page" : undefined} onClick={() => onScreen("settings")}><GearIcon />Settings</button>
       </div>
