@@ -152,11 +152,15 @@ pub fn approve_deletions(state: State<'_, AppState>) {
 /// Choose the sync folder (from the native folder dialog); sync restarts on it.
 #[tauri::command]
 pub fn set_sync_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<PathBuf> {
-    let (folder, added) = sync::set_folder(&state, &path)?;
+    let (folder, added, replaces) = sync::set_folder(&state, &path)?;
     if added {
         state::start_scan(app.clone());
     }
-    sync::apply(&app);
+    if replaces {
+        sync::switch_folder(&app);
+    } else {
+        sync::apply(&app);
+    }
     Ok(folder)
 }
 
@@ -189,6 +193,10 @@ pub fn list_sync_trash(state: State<'_, AppState>) -> Result<Vec<sync::TrashItem
 
 #[tauri::command]
 pub fn restore_sync_trash<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<PathBuf> {
+    // Entry ids are "<seconds>-<inode>": nothing else may name a path.
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return Err(AppError::Invalid(format!("{id:?} is not an item of the sync trash")));
+    }
     let folder = sync::folder(&state)?.ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
     let restored = DiskFs::new(folder, sync::trash_dir(&state.dirs)).restore(&id)?;
     state.sync.with_handle(|h| h.sync_now());

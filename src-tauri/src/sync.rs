@@ -403,13 +403,41 @@ pub fn tray_line(paused: bool, engine: Option<&Status>, indexing: Option<&str>, 
     }
 }
 
+/// The merge base's remote in the index, as `photopro_sync::service` registers it.
+const REMOTE: (&str, &str) = ("photoproos-storage", "photopro");
+
+/// The sync folder changed: stop the daemon, forget what was agreed for the
+/// old folder (read against the new one, it would look like every file was
+/// deleted), start again. On a worker thread, like [`apply`].
+pub fn switch_folder<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        state.sync.stop();
+        let forgotten = {
+            let mut index = state.writer();
+            index.ensure_remote(REMOTE.0, REMOTE.1).and_then(|remote| index.clear_sync_base(remote))
+        };
+        if let Err(error) = forgotten {
+            tracing::error!(%error, "cannot forget the old sync folder's merge base");
+            *lock(&state.sync.setup) = Some(SetupNeeded { needs: "folder", message: format!("The sync folder could not be changed: {error}") });
+            state::publish_status(&app, &state);
+            return;
+        }
+        apply_now(&app);
+    });
+}
+
 /// Choose the sync folder: create it if needed, remember it (config.json, as
 /// `photopro sync --folder`), and add it as a library unless one already
 /// covers it, so what syncs can be browsed.
-pub fn set_folder(state: &AppState, path: &Path) -> Result<(PathBuf, bool)> {
+/// Returns the folder, whether it was added as a library, and whether it
+/// replaces another sync folder.
+pub fn set_folder(state: &AppState, path: &Path) -> Result<(PathBuf, bool, bool)> {
     std::fs::create_dir_all(path).map_err(|e| AppError::Invalid(format!("Cannot use {} as the sync folder: {e}", path.display())))?;
     let folder = path.canonicalize().map_err(|e| AppError::Invalid(format!("Cannot use {}: {e}", path.display())))?;
     let mut config = state.config()?;
+    let replaces = config.sync_folder.as_ref().is_some_and(|old| *old != folder);
     config.sync_folder = Some(folder.clone());
     config.save(&state.dirs.config_path())?;
     let libraries = state.reader().libraries()?;
@@ -417,7 +445,7 @@ pub fn set_folder(state: &AppState, path: &Path) -> Result<(PathBuf, bool)> {
     if !covered {
         state.writer().add_library(&folder)?;
     }
-    Ok((folder, !covered))
+    Ok((folder, !covered, replaces))
 }
 
 #[cfg(test)]

@@ -406,6 +406,20 @@ fn sync_starts_when_paired_with_a_folder_reports_offline_and_follows_pause_and_l
     assert_eq!(resumed["paused"], false);
     h.wait_status("offline again after resuming", |s| s["state"] == "offline");
 
+    // Another sync folder: what was agreed for the old one is forgotten, so
+    // the new one is compared afresh instead of reading as all deleted.
+    let state = h.app.state::<AppState>();
+    let remote = {
+        let mut index = state.writer();
+        let remote = index.ensure_remote("photoproos-storage", "photopro").unwrap();
+        let row = photopro_index::SyncBaseRow { local_id: 1, remote_node: "r".into(), remote_parent: None, name: "a.jpg".into(), is_dir: false, hash: None };
+        index.put_sync_base(remote, &row).unwrap();
+        remote
+    };
+    let other: PathBuf = h.ok("set_sync_folder", json!({ "path": h._dir.path().join("Other") }));
+    h.wait_status("the daemon on the new folder", |s| s["sync"]["folder"] == json!(other) && s["state"] == "offline");
+    assert!(state.reader().sync_base(remote).unwrap().is_empty());
+
     // Unpairing stops sync and says why.
     let () = h.ok("sign_out", json!({}));
     let status = h.wait_status("sync to stop", |s| s["setup"]["needs"] == "pair");
@@ -457,8 +471,10 @@ fn conflicts_are_listed_and_resolved_and_the_other_version_waits_in_the_sync_tra
     assert_eq!(error["kind"], "not_found", "{error}");
     let error = h.call::<Value>("resolve_conflict", json!({ "copy": "../../etc/passwd (conflicted copy 2026-11-26 from X)", "resolution": "keep_theirs" })).unwrap_err();
     assert_eq!(error["kind"], "sync", "{error}");
-    let error = h.call::<Value>("restore_sync_trash", json!({ "id": "no-such-entry" })).unwrap_err();
+    let error = h.call::<Value>("restore_sync_trash", json!({ "id": "17-42" })).unwrap_err();
     assert!(error["message"].as_str().unwrap().len() > 5, "{error}");
+    let error = h.call::<Value>("restore_sync_trash", json!({ "id": "../../etc" })).unwrap_err();
+    assert_eq!(error["kind"], "invalid");
     h.app.state::<AppState>().sync.stop();
 }
 

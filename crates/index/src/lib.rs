@@ -409,6 +409,18 @@ impl Index {
         Ok(())
     }
 
+    /// Forget everything agreed with `remote` (its merge base and change
+    /// cursor): the next sync compares both sides afresh, linking identical
+    /// files. For a sync folder that moved or was replaced, whose old base
+    /// would otherwise read as every file deleted.
+    pub fn clear_sync_base(&mut self, remote: RemoteKey) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let removed = tx.execute("DELETE FROM sync_base WHERE remote_id = ?1", [remote])?;
+        tx.execute("UPDATE remotes SET cursor = NULL WHERE id = ?1", [remote])?;
+        tx.commit()?;
+        Ok(removed as u64)
+    }
+
     pub fn remove_sync_base(&mut self, remote: RemoteKey, local_id: u64) -> Result<()> {
         self.conn.execute("DELETE FROM sync_base WHERE remote_id = ?1 AND local_id = ?2", params![remote, local_id as i64])?;
         Ok(())
@@ -847,6 +859,13 @@ mod tests {
         assert!(index.sync_base(remote).unwrap().is_empty());
         index.set_remote_cursor(remote, Some("c42")).unwrap();
         assert_eq!(index.remote_cursor(remote).unwrap().as_deref(), Some("c42"));
+        // A new sync folder starts from nothing agreed.
+        let other = index.ensure_remote("dropbox", "dropbox").unwrap();
+        index.put_sync_base(remote, &row).unwrap();
+        index.put_sync_base(other, &row).unwrap();
+        assert_eq!(index.clear_sync_base(remote).unwrap(), 1);
+        assert!(index.sync_base(remote).unwrap().is_empty() && index.remote_cursor(remote).unwrap().is_none());
+        assert_eq!(index.sync_base(other).unwrap().len(), 1, "other remotes keep theirs");
     }
 
     #[test]
