@@ -318,10 +318,11 @@ pub fn settle_latency(files: usize, photos: Option<PathBuf>, photopro: Option<Pa
         let pass_start = daemon.lines_starting("Syncing").into_iter().map(|(at, _)| at).rfind(|at| *at <= seen_instant);
         let pass_offset = pass_start.map(|at| if at >= stable_instant { (at - stable_instant).as_secs_f64() } else { -(stable_instant - at).as_secs_f64() });
         println!(
-            "  {name}: at the API {:.3} s after it became stable ({:.3} s after the last write); its pass began {}",
+            "  {name}: at the API {:.3} s after it became stable ({:.3} s after the last write){}",
             latency,
             latency + SETTLE.as_secs_f64(),
-            pass_offset.map_or("?".into(), |o| format!("{o:+.3} s from stable"))
+            // Only when the daemon prints "Syncing…" as a pass starts.
+            pass_offset.map_or(String::new(), |o| format!("; its pass began {o:+.3} s from stable"))
         );
         latencies.push(latency);
         pass_offsets.extend(pass_offset);
@@ -451,7 +452,7 @@ pub fn idle_daemon(files: usize, bytes: usize, idle: u64, photopro: Option<PathB
 
 fn measure_idle(label: &str, daemon: &Daemon, api_pid: u32, idle: u64) -> Result<()> {
     let pid = daemon.pid();
-    let passes_before = daemon.lines_starting("Syncing").len();
+    let lines_before = daemon.lines.lock().unwrap().len();
     let before = proc_sample(pid)?;
     let api_before = proc_sample(api_pid)?;
     let mut max_rss = before.rss_kib;
@@ -465,14 +466,13 @@ fn measure_idle(label: &str, daemon: &Daemon, api_pid: u32, idle: u64) -> Result
     let api_after = proc_sample(api_pid)?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu = after.cpu_seconds - before.cpu_seconds;
-    let passes: Vec<String> = daemon
-        .lines_starting("Syncing")
-        .into_iter()
-        .skip(passes_before)
-        .map(|(at, _)| format!("{:.1}", at.saturating_duration_since(started_at).as_secs_f64()))
+    // A pass that moves nothing prints nothing; any line means the daemon did something.
+    let printed: Vec<String> = daemon.lines.lock().unwrap()[lines_before..]
+        .iter()
+        .map(|(at, line)| format!("{:.1} s: {line}", at.saturating_duration_since(started_at).as_secs_f64()))
         .collect();
     println!(
-        "  idle {idle} s {label}: daemon RSS {:.1} MB (max {:.1}; anon {:.1}, file-backed {:.1}), CPU {:.2} s = {:.2} % of one core, {} threads, {} inotify watches; {} sync passes started (at s: {}); API CPU meanwhile {:.2} s",
+        "  idle {idle} s {label}: daemon RSS {:.1} MB (max {:.1}; anon {:.1}, file-backed {:.1}), CPU {:.2} s = {:.2} % of one core, {} threads, {} inotify watches; {} lines printed {:?}; API CPU meanwhile {:.2} s",
         after.rss_kib as f64 / 1024.0,
         max_rss as f64 / 1024.0,
         after.anon_kib as f64 / 1024.0,
@@ -481,8 +481,8 @@ fn measure_idle(label: &str, daemon: &Daemon, api_pid: u32, idle: u64) -> Result
         100.0 * cpu / seconds,
         after.threads,
         inotify_watches(pid),
-        passes.len(),
-        passes.join(", "),
+        printed.len(),
+        printed,
         api_after.cpu_seconds - api_before.cpu_seconds
     );
     Ok(())
