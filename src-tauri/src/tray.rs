@@ -73,7 +73,7 @@ pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &SyncStatus) {
     let now = (status.summary.clone(), status.paused, running);
     let unchanged = {
         let mut shown = items.shown.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::replace(&mut *shown, Some(now.clone())) == Some(now)
+        shown.replace(now.clone()) == Some(now)
     };
     if unchanged {
         return;

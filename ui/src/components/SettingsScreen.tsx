@@ -91,6 +91,7 @@ export function SettingsScreen({ trees, theme, syncFolder, onTheme, onChanged, o
         </section>
         <section aria-label="Filters">
           <h2>What to sync</h2>
+          <p className="hint">Skipped names are never indexed or synced. The RAW and “keep out of sync” choices mark photos in your library; the sync folder itself still syncs every file whose name is not skipped.</p>
           <label className="field"><span>Camera RAW files</span>
             <span><input type="checkbox" checked={filters.sync_raw} onChange={(e) => save({ ...settings, filters: { ...filters, sync_raw: e.target.checked } })} /> Sync RAW originals too (off: JPEGs and edits only)</span>
           </label>
