@@ -250,10 +250,13 @@ test("photos put in the sync folder upload with progress; at the cap they wait; 
   for (const name of names) copyFileSync(join(shared, "dji-phantom3", name), join(gallery, name));
   const total = names.reduce((sum, n) => sum + readFileSync(join(gallery, n)).length, 0);
   // Transfers with their own progress bars while the shoot uploads (3 MiB/s).
-  await until(() => document.querySelectorAll("[data-testid=transfers] li").length > 0, "a transfer in progress");
-  const transfer = await run(() => document.querySelector("[data-testid=transfers] li").textContent);
-  assert.match(transfer, /DJI_00\d\d\.JPG.*Smith, John\/Smith Wedding.*Uploading · /);
-  assert.match(await syncTitle(), /^Syncing \d+ files?$/);
+  // Read in one go: the screen changes twice a second.
+  const seen = await until(() => {
+    const row = document.querySelector("[data-testid=transfers] li");
+    return row && { transfer: row.textContent, title: document.querySelector("[data-testid=sync-summary]").textContent };
+  }, "a transfer in progress");
+  assert.match(seen.transfer, /DJI_00\d\d\.JPG.*Smith, John\/Smith Wedding.*Uploading · /);
+  assert.match(seen.title, /^Syncing \d+ files?$/);
   await screenshot("app-09-sync-uploading");
   // The organization's limit (api-seed.mjs: 86 % used) stops the shoot part way: the rest stays here.
   await waitTitle("Storage full");
