@@ -87,8 +87,12 @@ pub fn build_app<R: Runtime>(mut builder: Builder<R>, context: Context<R>, state
                 }
             });
     }
-    // Until sync starts (desktop) or forever (tests), the status says why it is not running.
-    sync::note_setup(&state);
+    // Without the desktop parts (tests, the fixture dumper) sync never starts:
+    // the status says why. On the desktop `sync::apply` finds out off the main
+    // thread (the keychain may take a moment).
+    if !desktop {
+        sync::note_setup(&state);
+    }
     builder
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
