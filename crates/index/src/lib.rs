@@ -362,6 +362,13 @@ impl Index {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Return this connection's page cache to the allocator (`PRAGMA
+    /// shrink_memory`): an idle daemon need not hold 32 MB of pages.
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA shrink_memory;")?;
+        Ok(())
+    }
+
     /// The remembered content hashes of the sync folder's files (`kind`: which hash).
     pub fn sync_file_hashes(&self, kind: &str) -> Result<Vec<FileHashRow>> {
         let mut statement =
@@ -377,16 +384,20 @@ impl Index {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Replace the remembered hashes of `kind` with `rows`, in one transaction.
-    pub fn replace_sync_file_hashes(&mut self, kind: &str, rows: &[FileHashRow]) -> Result<()> {
+    /// Store `upserts` and forget `deletes` (inodes) among the remembered hashes
+    /// of `kind`, in one transaction.
+    pub fn update_sync_file_hashes(&mut self, kind: &str, upserts: &[FileHashRow], deletes: &[u64]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM sync_file_hashes WHERE hash_kind = ?1", [kind])?;
         {
             let mut insert = tx.prepare(
                 "INSERT OR REPLACE INTO sync_file_hashes (hash_kind, inode, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for row in rows {
+            for row in upserts {
                 insert.execute(params![kind, row.inode as i64, row.size as i64, row.mtime_ns, row.hash])?;
+            }
+            let mut delete = tx.prepare("DELETE FROM sync_file_hashes WHERE hash_kind = ?1 AND inode = ?2")?;
+            for inode in deletes {
+                delete.execute(params![kind, *inode as i64])?;
             }
         }
         tx.commit()?;

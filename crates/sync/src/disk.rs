@@ -27,6 +27,38 @@ struct Fingerprint {
     mtime_ns: i64,
 }
 
+/// A hash as the cache keeps it: 32 bytes for the usual 64-hex-digit hashes
+/// (a third of the memory of the text, which matters at a million files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StoredHash {
+    Binary([u8; 32]),
+    Text(Box<str>),
+}
+
+impl StoredHash {
+    fn pack(hash: &str) -> StoredHash {
+        let mut bytes = [0u8; 32];
+        match hex::decode_to_slice(hash, &mut bytes) {
+            Ok(()) if hash.bytes().all(|b| !b.is_ascii_uppercase()) => StoredHash::Binary(bytes),
+            _ => StoredHash::Text(hash.into()),
+        }
+    }
+
+    fn unpack(&self) -> Hash {
+        match self {
+            StoredHash::Binary(bytes) => hex::encode(bytes),
+            StoredHash::Text(text) => text.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedHash {
+    size: u64,
+    mtime_ns: i64,
+    hash: StoredHash,
+}
+
 /// A trashed file and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TrashEntry {
@@ -40,7 +72,11 @@ pub struct DiskFs {
     trash_dir: PathBuf,
     settle: Duration,
     paths: HashMap<LocalId, PathBuf>,
-    hashes: HashMap<Fingerprint, Hash>,
+    /// What each file's content hashed to, by inode, valid while its size and
+    /// modification time are unchanged.
+    hashes: HashMap<u64, CachedHash>,
+    /// Inodes whose cache entry changed since [`DiskFs::take_hash_changes`].
+    dirty: std::collections::HashSet<u64>,
     skip: Box<dyn Fn(&str) -> bool + Send>,
     hash_kind: HashKind,
     /// Names that could not be synced (not UTF-8), reported to the user.
@@ -50,8 +86,6 @@ pub struct DiskFs {
     /// When the first of those will have been quiet for the settle time, if
     /// nothing touches it again: the moment to look again.
     pub settles_in: Option<Duration>,
-    /// The hash cache changed since [`DiskFs::hash_rows`] was last taken.
-    hashes_changed: bool,
     /// Settled files of the current walk whose content is not known yet:
     /// (position in the snapshot, fingerprint, path).
     to_hash: Vec<(usize, Fingerprint, PathBuf)>,
@@ -119,7 +153,7 @@ impl DiskFs {
             unsettled: 0,
             settles_in: None,
             to_hash: Vec::new(),
-            hashes_changed: false,
+            dirty: Default::default(),
         }
     }
 
@@ -209,8 +243,8 @@ impl DiskFs {
                 let settled = age >= self.settle;
                 // Content we know (the engine wrote it, or hashed it unchanged
                 // before) needs no settling; unknown content must stop changing first.
-                let hash = if let Some(hash) = self.hashes.get(&fingerprint) {
-                    Some(hash.clone())
+                let hash = if let Some(hash) = self.cached(&fingerprint) {
+                    Some(hash)
                 } else if !settled {
                     self.unsettled += 1;
                     let wait = self.settle - age;
@@ -238,21 +272,33 @@ impl DiskFs {
     /// a restart does not read every photo again.
     pub fn remember_hashes(&mut self, rows: impl IntoIterator<Item = photopro_index::FileHashRow>) {
         for row in rows {
-            self.hashes.insert(Fingerprint { inode: row.inode, size: row.size, mtime_ns: row.mtime_ns }, row.hash);
+            self.hashes.insert(row.inode, CachedHash { size: row.size, mtime_ns: row.mtime_ns, hash: StoredHash::pack(&row.hash) });
         }
     }
 
-    /// The hash cache to remember, if it changed since last asked.
-    pub fn hash_rows_if_changed(&mut self) -> Option<Vec<photopro_index::FileHashRow>> {
-        if !std::mem::take(&mut self.hashes_changed) {
+    /// What changed in the hash cache since last asked: rows to store and
+    /// inodes to forget. `None` when nothing changed.
+    pub fn take_hash_changes(&mut self) -> Option<(Vec<photopro_index::FileHashRow>, Vec<u64>)> {
+        if self.dirty.is_empty() {
             return None;
         }
-        Some(
-            self.hashes
-                .iter()
-                .map(|(f, hash)| photopro_index::FileHashRow { inode: f.inode, size: f.size, mtime_ns: f.mtime_ns, hash: hash.clone() })
-                .collect(),
-        )
+        let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
+        for inode in std::mem::take(&mut self.dirty) {
+            match self.hashes.get(&inode) {
+                Some(c) => upserts.push(photopro_index::FileHashRow { inode, size: c.size, mtime_ns: c.mtime_ns, hash: c.hash.unpack() }),
+                None => deletes.push(inode),
+            }
+        }
+        Some((upserts, deletes))
+    }
+
+    fn cached(&self, f: &Fingerprint) -> Option<Hash> {
+        self.hashes.get(&f.inode).filter(|c| c.size == f.size && c.mtime_ns == f.mtime_ns).map(|c| c.hash.unpack())
+    }
+
+    fn cache(&mut self, f: Fingerprint, hash: StoredHash) {
+        self.hashes.insert(f.inode, CachedHash { size: f.size, mtime_ns: f.mtime_ns, hash });
+        self.dirty.insert(f.inode);
     }
 
     /// The name of this file system's hash kind, for remembering hashes.
@@ -291,8 +337,7 @@ impl DiskFs {
             workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
         });
         for (at, fingerprint, hash) in results {
-            self.hashes_changed = true;
-            self.hashes.insert(fingerprint, hash.clone());
+            self.cache(fingerprint, StoredHash::pack(&hash));
             nodes[at].hash = Some(hash);
         }
     }
@@ -394,9 +439,11 @@ impl LocalFs for DiskFs {
         self.hash_new_files(&mut nodes);
         // Forget hashes of files that no longer exist, so the cache stays bounded.
         let live: std::collections::HashSet<u64> = nodes.iter().map(|n| n.id).collect();
-        let before = self.hashes.len();
-        self.hashes.retain(|f, _| live.contains(&f.inode));
-        self.hashes_changed |= self.hashes.len() != before;
+        let gone: Vec<u64> = self.hashes.keys().filter(|inode| !live.contains(inode)).copied().collect();
+        for inode in gone {
+            self.hashes.remove(&inode);
+            self.dirty.insert(inode);
+        }
         Ok(LocalTree::from_nodes(nodes))
     }
 
@@ -425,8 +472,7 @@ impl LocalFs for DiskFs {
         let _ = std::fs::remove_file(&temp);
         linked.map_err(|e| io(e, &target))?;
         let meta = std::fs::metadata(&target).map_err(|e| io(e, &target))?;
-        self.hashes.insert(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, hash.clone());
-        self.hashes_changed = true;
+        self.cache(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, StoredHash::pack(hash));
         self.paths.insert(meta.ino(), target);
         Ok(meta.ino())
     }
@@ -440,8 +486,7 @@ impl LocalFs for DiskFs {
         let temp = self.write_temp(&dir, bytes)?;
         std::fs::rename(&temp, &path).map_err(|e| io(e, &path))?;
         let meta = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
-        self.hashes.insert(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, hash.clone());
-        self.hashes_changed = true;
+        self.cache(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, StoredHash::pack(hash));
         self.paths.insert(meta.ino(), path);
         Ok(meta.ino())
     }
@@ -463,7 +508,7 @@ impl LocalFs for DiskFs {
     fn set_modified(&mut self, id: LocalId, unix_ms: i64) -> Result<(), SyncError> {
         let path = self.path_of(id)?;
         let before = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
-        let known = self.hashes.remove(&Fingerprint { inode: before.ino(), size: before.len(), mtime_ns: mtime_ns(&before) });
+        let known = self.cached(&Fingerprint { inode: before.ino(), size: before.len(), mtime_ns: mtime_ns(&before) });
         let when = if unix_ms >= 0 {
             SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms as u64)
         } else {
@@ -474,8 +519,7 @@ impl LocalFs for DiskFs {
         // The content is still the one the engine wrote: keep knowing its hash.
         let after = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
         if let Some(hash) = known {
-            self.hashes.insert(Fingerprint { inode: after.ino(), size: after.len(), mtime_ns: mtime_ns(&after) }, hash);
-            self.hashes_changed = true;
+            self.cache(Fingerprint { inode: after.ino(), size: after.len(), mtime_ns: mtime_ns(&after) }, StoredHash::pack(&hash));
         }
         Ok(())
     }
@@ -516,9 +560,9 @@ mod remembered_hash_tests {
 
         let mut first = DiskFs::new(&root, dir.path().join("trash")).with_hash(HashKind::Sha256);
         first.snapshot().unwrap();
-        let rows = first.hash_rows_if_changed().expect("new hashes to remember");
-        assert_eq!(rows.len(), 1);
-        assert!(first.hash_rows_if_changed().is_none(), "nothing changed since");
+        let (rows, gone) = first.take_hash_changes().expect("new hashes to remember");
+        assert_eq!((rows.len(), gone.len()), (1, 0));
+        assert!(first.take_hash_changes().is_none(), "nothing changed since");
 
         // A restart that remembers: the stored hash is taken as is (proved by
         // remembering a deliberately wrong one), without reading the file.
@@ -534,5 +578,12 @@ mod remembered_hash_tests {
         std::fs::File::options().write(true).open(&photo).unwrap().set_modified(earlier + Duration::from_secs(1)).unwrap();
         let tree = second.snapshot().unwrap();
         assert_eq!(tree.nodes.values().next().unwrap().hash.as_deref(), Some(HashKind::Sha256.of_bytes(b"edited photo bytes").as_str()));
+        let (rows, _) = second.take_hash_changes().expect("the new hash to remember");
+        assert_eq!(rows.len(), 1, "one row per file, not per version");
+
+        // A deleted file is forgotten.
+        std::fs::remove_file(&photo).unwrap();
+        second.snapshot().unwrap();
+        assert_eq!(second.take_hash_changes(), Some((vec![], vec![rows[0].inode])));
     }
 }

@@ -440,17 +440,18 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
             let outcome = pass(&config, shared, &mut fs, &mut remote, &mut index, remote_key);
             fs.release_pass_memory();
             remote.release_pass_memory();
+            if let Some((upserts, deletes)) = fs.take_hash_changes() {
+                // Best effort: losing this only costs re-reading files after a restart.
+                if let Err(error) = index.update_sync_file_hashes(fs.hash_kind_name(), &upserts, &deletes) {
+                    shared.update(|s| s.last_error = Some(format!("remembering file hashes: {error}")));
+                }
+            }
+            let _ = index.release_memory();
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
             // SAFETY: malloc_trim only returns free heap pages to the OS.
             unsafe {
                 // The trees of a pass over a large library are freed; give the pages back.
                 libc::malloc_trim(0);
-            }
-            if let Some(rows) = fs.hash_rows_if_changed() {
-                // Best effort: losing this only costs re-reading files after a restart.
-                if let Err(error) = index.replace_sync_file_hashes(fs.hash_kind_name(), &rows) {
-                    shared.update(|s| s.last_error = Some(format!("remembering file hashes: {error}")));
-                }
             }
             match outcome {
                 Ok(report) => {
@@ -579,7 +580,7 @@ fn pass(
     }
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| {
+        let ticker = scope.spawn(|| {
             let mut last: Option<Progress> = None;
             while !done.load(Ordering::SeqCst) {
                 std::thread::park_timeout(Duration::from_millis(500));
@@ -592,6 +593,8 @@ fn pass(
         });
         let result = engine.sync_once(fs, remote);
         done.store(true, Ordering::SeqCst);
+        // Do not wait out the ticker's half second: the next step may be due now.
+        ticker.thread().unpark();
         result
     })
 }
