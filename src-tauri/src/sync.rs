@@ -403,9 +403,6 @@ pub fn tray_line(paused: bool, engine: Option<&Status>, indexing: Option<&str>, 
     }
 }
 
-/// The merge base's remote in the index, as `photopro_sync::service` registers it.
-const REMOTE: (&str, &str) = ("photoproos-storage", "photopro");
-
 /// The sync folder changed: stop the daemon, forget what was agreed for the
 /// old folder (read against the new one, it would look like every file was
 /// deleted), start again. On a worker thread, like [`apply`].
@@ -416,7 +413,7 @@ pub fn switch_folder<R: Runtime>(app: &AppHandle<R>) {
         state.sync.stop();
         let forgotten = {
             let mut index = state.writer();
-            index.ensure_remote(REMOTE.0, REMOTE.1).and_then(|remote| index.clear_sync_base(remote))
+            photopro_sync::service::forget_synced_state(&mut index)
         };
         if let Err(error) = forgotten {
             tracing::error!(%error, "cannot forget the old sync folder's merge base");

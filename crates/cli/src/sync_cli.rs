@@ -59,7 +59,15 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
     let mut config = Config::load(&config_path)?;
     if let Some(folder) = folder {
         std::fs::create_dir_all(folder)?;
-        config.sync_folder = Some(std::fs::canonicalize(folder)?);
+        let folder = std::fs::canonicalize(folder)?;
+        if let Some(old) = config.sync_folder.as_ref().filter(|old| **old != folder) {
+            // What was agreed for the old folder means nothing for the new one
+            // (it would read as every file deleted).
+            let mut index = photopro_index::Index::open(&dirs.index_path())?;
+            let forgotten = photopro_sync::service::forget_synced_state(&mut index)?;
+            println!("Sync folder changed from {}; {forgotten} synced entries of the old folder forgotten (nothing deleted).", old.display());
+        }
+        config.sync_folder = Some(folder);
         config.save(&config_path)?;
     }
     let Some(folder) = config.sync_folder.clone() else {

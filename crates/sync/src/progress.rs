@@ -190,7 +190,13 @@ impl Meter {
     pub fn finish(&self, id: TransferId, ok: bool) {
         let mut state = self.state();
         if let Some(transfer) = state.in_flight.remove(&id.0) {
-            state.files_done += 1;
+            if ok {
+                state.files_done += 1;
+            } else {
+                // It did not happen: it leaves the plan (a later round plans it again).
+                state.files_total = state.files_total.saturating_sub(1);
+                state.bytes_total = state.bytes_total.saturating_sub(transfer.size);
+            }
             if ok {
                 // A transfer that reported no byte progress (an unthrottled
                 // single request) counts whole at the end.
@@ -219,7 +225,10 @@ impl Meter {
                 if since_last > RATE_WINDOW {
                     0.0
                 } else {
-                    (last - first) as f64 / (last_at.duration_since(*first_at) + since_last).as_secs_f64()
+                    // Over at least a second: the first moments of a transfer
+                    // (a burst into socket buffers) say little about its rate.
+                    let span = (last_at.duration_since(*first_at) + since_last).max(Duration::from_secs(1));
+                    (last - first) as f64 / span.as_secs_f64()
                 }
             }
             _ => 0.0,
@@ -284,7 +293,8 @@ mod tests {
         meter.finish(a, true);
         meter.finish(b, false);
         let end = meter.snapshot();
-        assert_eq!((end.files_done, end.bytes_done, end.in_flight.len()), (2, 100, 0));
+        assert_eq!((end.files_done, end.bytes_done, end.in_flight.len()), (1, 100, 0));
+        assert_eq!((end.files_total, end.bytes_total), (1, 100), "a failed transfer leaves the plan until planned again");
     }
 
     #[test]

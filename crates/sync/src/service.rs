@@ -22,6 +22,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How the daemon registers PhotoProOS Storage among the index's remotes.
+pub const REMOTE_NAME: &str = "photoproos-storage";
+pub const REMOTE_KIND: &str = "photopro";
+
+/// The sync folder is changing: forget what was agreed for the old one (read
+/// against another folder, it would look like every file was deleted, and
+/// approving that would trash everything remotely). Returns how many pairs
+/// were forgotten; the next pass links identical files again, transferring
+/// nothing for content that matches.
+pub fn forget_synced_state(index: &mut photopro_index::Index) -> Result<u64, SyncError> {
+    let store = |e: photopro_index::IndexError| SyncError::Store(e.to_string());
+    let remote = index.ensure_remote(REMOTE_NAME, REMOTE_KIND).map_err(store)?;
+    index.clear_sync_base(remote).map_err(store)
+}
+
 /// The wall clock and real sleeps.
 pub struct SystemClock;
 
@@ -407,8 +422,7 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
         .with_meter(shared.meter.clone())
         .with_parallelism(config.parallel, 4);
     let mut index = photopro_index::Index::open(&config.index_path).map_err(|e| SyncError::Store(e.to_string()))?;
-    let remote_key =
-        index.ensure_remote("photoproos-storage", "photopro").map_err(|e| SyncError::Store(e.to_string()))?;
+    let remote_key = index.ensure_remote(REMOTE_NAME, REMOTE_KIND).map_err(|e| SyncError::Store(e.to_string()))?;
     let remembered = index.sync_file_hashes(fs.hash_kind_name()).map_err(|e| SyncError::Store(e.to_string()))?;
     fs.remember_hashes(remembered);
     std::fs::create_dir_all(&config.folder).map_err(|e| SyncError::Io(format!("{}: {e}", config.folder.display())))?;
