@@ -260,7 +260,12 @@ fn service_config(dirs: &DataDirs, key: &StartKey, config: &Config, settings: &A
     let mut service =
         ServiceConfig::new(key.folder.clone(), key.api_url.clone(), key.token.clone(), dirs.index_path(), state_dir, key.device.clone());
     service.trash_dir = trash_dir(dirs);
-    service.skip = std::sync::Arc::new(move |name: &str| filters.skips(name.as_bytes()));
+    // Litter and partial files, RAW originals unless RAW sync is on, and the
+    // user's keep-out-of-sync patterns: never uploaded, downloaded or deleted.
+    service.skip = std::sync::Arc::new(move |name: &str| {
+        let name = name.as_bytes();
+        filters.skips(name) || filters.sync_excluded(name, photopro_media::FileKind::from_name(name))
+    });
     service.upload_limit = limit(settings.upload_limit_kib);
     service.download_limit = limit(settings.download_limit_kib);
     service.paused = settings.paused;

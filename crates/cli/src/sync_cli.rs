@@ -86,7 +86,12 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
     let state_dir = dirs.index_path().parent().context("index has a folder")?.to_path_buf();
     let mut service_config = ServiceConfig::new(folder, api_url, token, dirs.index_path(), state_dir, device);
     service_config.trash_dir = trash_dir(dirs);
-    service_config.skip = std::sync::Arc::new(move |name: &str| filters.skips(name.as_bytes()));
+    // Litter and partial files, RAW originals unless RAW sync is on, and the
+    // user's keep-out-of-sync patterns: never uploaded, downloaded or deleted.
+    service_config.skip = std::sync::Arc::new(move |name: &str| {
+        let name = name.as_bytes();
+        filters.skips(name) || filters.sync_excluded(name, photopro_media::FileKind::from_name(name))
+    });
     service_config.upload_limit = settings.upload_limit_kib.map_or(0, |k| k as u64 * 1024);
     service_config.download_limit = settings.download_limit_kib.map_or(0, |k| k as u64 * 1024);
     service_config.paused = settings.paused;

@@ -109,20 +109,34 @@ pub struct Engine<S: SyncedStore, C: Clock> {
     deletions_approved: bool,
     /// Where planned transfers are announced for progress display.
     meter: Option<Meter>,
+    /// Names kept out of sync on both sides (see [`Engine::with_ignore`]).
+    ignore: Option<Ignore>,
 }
+
+/// A name filter: `true` keeps a file or folder (and all below it) out of sync.
+pub type Ignore = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl<S: SyncedStore, C: Clock> Engine<S, C> {
     /// Fails only if the merge base cannot be read: an unreadable merge base
     /// must never be mistaken for "nothing was ever synced".
     pub fn new(config: EngineConfig, store: S, clock: C) -> Result<Self, SyncError> {
         let synced = store.load()?;
-        Ok(Engine { config, store, clock, synced, deletions_approved: false, meter: None })
+        Ok(Engine { config, store, clock, synced, deletions_approved: false, meter: None, ignore: None })
     }
 
     /// Announce each round's planned transfers (files, bytes) to `meter`; the
     /// remote reports the bytes as they move.
     pub fn with_meter(mut self, meter: Meter) -> Self {
         self.meter = Some(meter);
+        self
+    }
+
+    /// Keep names matching `ignore` out of sync on *both* sides: such a local
+    /// file is not uploaded, such a remote file is not downloaded, and neither
+    /// is ever deleted because the other side does not show it. A file that
+    /// was synced and becomes ignored is forgotten, not deleted.
+    pub fn with_ignore(mut self, ignore: Ignore) -> Self {
+        self.ignore = Some(ignore);
         self
     }
 
@@ -168,8 +182,12 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         }
         for _ in 0..self.config.max_rounds {
             report.rounds += 1;
-            let local = fs.snapshot()?;
-            let remote_tree = remote.snapshot()?;
+            let mut local = fs.snapshot()?;
+            let mut remote_tree = remote.snapshot()?;
+            if let Some(ignore) = &self.ignore {
+                prune_local(&mut local, ignore.as_ref());
+                prune_remote(&mut remote_tree, ignore.as_ref());
+            }
             let mut plan = plan(&local, &remote_tree, &self.synced, &context);
             if plan.ops.is_empty() {
                 report.converged = true;
@@ -427,6 +445,58 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
             (op, done) => Err(SyncError::Io(format!("transfer result {done:?} does not fit {op:?}"))),
         }
     }
+}
+
+/// Drop ignored nodes and everything below them.
+fn prune_local(tree: &mut LocalTree, ignore: &(dyn Fn(&str) -> bool + Send + Sync)) {
+    let ignored: std::collections::HashSet<LocalId> = tree.nodes.values().filter(|n| ignore(&n.name)).map(|n| n.id).collect();
+    if ignored.is_empty() {
+        return;
+    }
+    let keep: std::collections::HashSet<LocalId> = tree
+        .nodes
+        .keys()
+        .copied()
+        .filter(|id| {
+            let mut at = Some(*id);
+            let mut guard = 0;
+            while let Some(current) = at {
+                if ignored.contains(&current) || guard > 10_000 {
+                    return false;
+                }
+                at = tree.nodes.get(&current).and_then(|n| n.parent);
+                guard += 1;
+            }
+            true
+        })
+        .collect();
+    tree.nodes.retain(|id, _| keep.contains(id));
+}
+
+fn prune_remote(tree: &mut RemoteTree, ignore: &(dyn Fn(&str) -> bool + Send + Sync)) {
+    let ignored: std::collections::HashSet<RemoteId> =
+        tree.nodes.values().filter(|n| ignore(&n.name)).map(|n| n.id.clone()).collect();
+    if ignored.is_empty() {
+        return;
+    }
+    let keep: std::collections::HashSet<RemoteId> = tree
+        .nodes
+        .keys()
+        .filter(|id| {
+            let mut at = Some((*id).clone());
+            let mut guard = 0;
+            while let Some(current) = at {
+                if ignored.contains(&current) || guard > 10_000 {
+                    return false;
+                }
+                at = tree.nodes.get(&current).and_then(|n| n.parent.clone());
+                guard += 1;
+            }
+            true
+        })
+        .cloned()
+        .collect();
+    tree.nodes.retain(|id, _| keep.contains(id));
 }
 
 /// How a round went, for the decision to back off.

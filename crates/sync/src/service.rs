@@ -65,7 +65,8 @@ pub struct ServiceConfig {
     /// Journal of multipart uploads in flight (resume after restarts).
     pub resume_dir: PathBuf,
     pub device_name: String,
-    /// Names never synced (OS litter, partial downloads, RAW when excluded…).
+    /// Names never synced, on either side (OS litter, partial downloads, RAW
+    /// when excluded…): neither uploaded, downloaded nor deleted.
     pub skip: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     /// A file must be unchanged this long before it is uploaded.
     pub settle: Duration,
@@ -588,7 +589,10 @@ fn pass(
     let mut engine_config = EngineConfig::new(config.device_name.clone());
     engine_config.max_deletions = config.max_deletions;
     engine_config.max_deletion_ratio = config.max_deletion_ratio;
-    let mut engine = Engine::new(engine_config, IndexStore::new(index, remote_key), SystemClock)?.with_meter(shared.meter.clone());
+    let skip = config.skip.clone();
+    let mut engine = Engine::new(engine_config, IndexStore::new(index, remote_key), SystemClock)?
+        .with_meter(shared.meter.clone())
+        .with_ignore(std::sync::Arc::new(move |name: &str| skip(name)));
     if shared.approve.swap(false, Ordering::SeqCst) {
         engine.approve_deletions();
     }

@@ -274,3 +274,37 @@ fn keeping_one_version_by_moving_it_over_the_other_carries_over_without_invented
     assert_eq!(laptop.fs.listing(), expected);
     assert_eq!(laptop.fs.trash, vec!["original".to_string()], "the other version is in the trash");
 }
+
+#[test]
+fn ignored_names_are_neither_transferred_nor_deleted_on_either_side() {
+    use std::sync::Arc;
+    fn raw(name: &str) -> bool {
+        name.to_ascii_lowercase().ends_with(".nef")
+    }
+    let mut remote = MemRemote::new();
+    let mut studio = Device::new("Studio");
+    let dir = studio.fs.user_create_dir(None, "Smith Wedding").unwrap();
+    studio.fs.user_create_file(Some(dir), "DSC_0001.NEF", "raw original").unwrap();
+    let jpeg = studio.fs.user_create_file(Some(dir), "DSC_0001.jpg", "edited jpeg").unwrap();
+    remote.other_client_upload(None, "from-the-web.NEF", "raw from the web").unwrap();
+    let sync = |device: &mut Device, remote: &mut MemRemote, ignore: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>| {
+        let mut engine = Engine::new(EngineConfig::new(device.name), &mut device.store, FixedClock(NOV_26_2026)).unwrap();
+        if let Some(ignore) = ignore {
+            engine = engine.with_ignore(ignore);
+        }
+        let report = engine.sync_once(&mut device.fs, remote).unwrap();
+        assert!(report.converged, "{report:?}");
+        report
+    };
+    let first = sync(&mut studio, &mut remote, Some(Arc::new(raw)));
+    assert_eq!((first.uploads, first.downloads, first.deletions), (1, 0, 0), "{first:?}");
+    assert!(remote.listing().contains_key("from-the-web.NEF"), "the remote RAW is left alone");
+    assert!(!remote.listing().contains_key("Smith Wedding/DSC_0001.NEF"), "the local RAW is not uploaded");
+    assert!(studio.fs.listing().contains_key("Smith Wedding/DSC_0001.NEF"));
+
+    // Excluding a file that was synced forgets it; nothing is deleted anywhere.
+    let later = sync(&mut studio, &mut remote, Some(Arc::new(|name: &str| raw(name) || name.ends_with(".jpg"))));
+    assert_eq!((later.uploads, later.downloads, later.deletions), (0, 0, 0), "{later:?}");
+    assert!(remote.listing().contains_key("Smith Wedding/DSC_0001.jpg"));
+    assert_eq!(studio.fs.content(jpeg), Some("edited jpeg"));
+}
