@@ -387,7 +387,7 @@ fn api_killed_mid_multipart_upload_resumes_without_restarting_the_daemon() {
     let mut daemon = Daemon::start(&data_a, &folder_a);
 
     // Kill the API (and its in-process store) once a few parts are stored.
-    assert!(wait_until(Duration::from_secs(30), || parts_log.count() >= 3), "no multipart parts stored within 30 s\n{}", daemon.report());
+    assert!(wait_until(Duration::from_secs(30), || parts_log.count() >= 8), "8 multipart parts not stored within 30 s\n{}", daemon.report());
     api.kill();
     let stored_before_kill = parts_log.count();
     assert!(stored_before_kill < total_parts, "the upload finished before the kill ({stored_before_kill} parts): nothing was interrupted");
@@ -404,12 +404,19 @@ fn api_killed_mid_multipart_upload_resumes_without_restarting_the_daemon() {
     assert!(converged, "the daemon did not finish the upload within {CONVERGE:?} of the API coming back\n{}", daemon.report());
     daemon.assert_running();
 
-    // Resumed, not restarted: one multipart upload, every part stored exactly once.
+    // Resumed, not restarted: one multipart upload, every part stored, and
+    // only parts whose acknowledgement the kill cut off (at most the 4 parts
+    // in flight at once) stored a second time. A restart from zero would
+    // store all 8+ parts of before the kill again.
     let uploads = parts_log.by_upload();
     assert_eq!(uploads.len(), 1, "more than one multipart upload was started: {uploads:?}");
     let parts = uploads.values().next().unwrap();
-    let expected: BTreeMap<u32, usize> = (1..=total_parts as u32).map(|n| (n, 1)).collect();
-    assert_eq!(parts, &expected, "parts stored (part → times) after a kill at {stored_before_kill} of {total_parts}");
+    assert_eq!(parts.keys().copied().collect::<Vec<u32>>(), (1..=total_parts as u32).collect::<Vec<u32>>(), "every part stored: {parts:?}");
+    let stored_again = parts.values().filter(|&&times| times > 1).count();
+    assert!(
+        stored_again <= 4 && parts.values().all(|&times| times <= 2),
+        "parts stored (part → times) after a kill at {stored_before_kill} of {total_parts}: {parts:?}"
+    );
 
     eprintln!("API killed with {stored_before_kill} of {total_parts} parts stored; each part stored once in all");
     second_device_gets(work.path(), &api.base(), &token, &[("Wedding/ceremony.mov", &video)]);
