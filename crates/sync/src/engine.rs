@@ -111,6 +111,8 @@ pub struct Engine<S: SyncedStore, C: Clock> {
     meter: Option<Meter>,
     /// Names kept out of sync on both sides (see [`Engine::with_ignore`]).
     ignore: Option<Ignore>,
+    /// Set from another thread to end the run at the next step.
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A name filter: `true` keeps a file or folder (and all below it) out of sync.
@@ -121,7 +123,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
     /// must never be mistaken for "nothing was ever synced".
     pub fn new(config: EngineConfig, store: S, clock: C) -> Result<Self, SyncError> {
         let synced = store.load()?;
-        Ok(Engine { config, store, clock, synced, deletions_approved: false, meter: None, ignore: None })
+        Ok(Engine { config, store, clock, synced, deletions_approved: false, meter: None, ignore: None, cancel: None })
     }
 
     /// Announce each round's planned transfers (files, bytes) to `meter`; the
@@ -138,6 +140,18 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
     pub fn with_ignore(mut self, ignore: Ignore) -> Self {
         self.ignore = Some(ignore);
         self
+    }
+
+    /// End `sync_once` early once `cancel` is set (the app quitting): no new
+    /// round, operation or transfer starts, and backoff waits are cut short.
+    /// What was done is recorded; the rest happens next run.
+    pub fn with_cancel(mut self, cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     pub fn synced(&self) -> &SyncedTree {
@@ -181,6 +195,9 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
             meter.begin_pass(0, 0);
         }
         for _ in 0..self.config.max_rounds {
+            if self.cancelled() {
+                return Ok(report);
+            }
             report.rounds += 1;
             let mut local = fs.snapshot()?;
             let mut remote_tree = remote.snapshot()?;
@@ -237,7 +254,17 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 // struggling server, and Retry-After is respected.
                 let wait = backoff(failed_rounds, round.retry_after_ms, report.rounds as u64 ^ self.clock.now_unix() as u64);
                 failed_rounds += 1;
-                self.clock.sleep(wait);
+                if self.cancel.is_none() {
+                    self.clock.sleep(wait);
+                } else {
+                    // In short steps, so that a cancel is not kept waiting.
+                    let step = std::time::Duration::from_millis(250);
+                    let mut left = wait;
+                    while !left.is_zero() && !self.cancelled() {
+                        self.clock.sleep(left.min(step));
+                        left = left.saturating_sub(step);
+                    }
+                }
             } else {
                 failed_rounds = 0;
             }
@@ -275,6 +302,9 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         report: &mut SyncReport,
         round: &mut Round,
     ) -> Result<(), SyncError> {
+        if self.cancelled() {
+            return Ok(());
+        }
         let described = self.config.trace.then(|| format!("{op:?}"));
         let outcome = self.execute(op, remote_tree, fs, remote, report);
         if let Some(described) = described {
@@ -539,7 +569,12 @@ impl<S: SyncedStore, C: Clock> BatchIo for BatchExecutor<'_, S, C> {
         if self.engine.config.trace {
             self.report.log.push(format!("{op:?} -> {outcome:?}"));
         }
-        self.engine.absorb(outcome, self.round, self.report)
+        self.engine.absorb(outcome, self.round, self.report)?;
+        if self.engine.cancelled() {
+            // Stop starting transfers; those running still report here.
+            return Err(SyncError::Unavailable("sync is stopping".into()));
+        }
+        Ok(())
     }
 }
 

@@ -207,7 +207,7 @@ pub enum ServiceEvent {
 struct Shared {
     status: Mutex<Status>,
     paused: AtomicBool,
-    stop: AtomicBool,
+    stop: Arc<AtomicBool>,
     approve: AtomicBool,
     meter: Meter,
     waker: Mutex<Option<Waker>>,
@@ -388,7 +388,7 @@ pub fn start(config: ServiceConfig, listener: impl Fn(&ServiceEvent) + Send + Sy
     let shared = Arc::new(Shared {
         status: Mutex::new(status),
         paused: AtomicBool::new(config.paused),
-        stop: AtomicBool::new(false),
+        stop: Arc::new(AtomicBool::new(false)),
         approve: AtomicBool::new(false),
         meter,
         waker: Mutex::new(None),
@@ -592,7 +592,8 @@ fn pass(
     let skip = config.skip.clone();
     let mut engine = Engine::new(engine_config, IndexStore::new(index, remote_key), SystemClock)?
         .with_meter(shared.meter.clone())
-        .with_ignore(std::sync::Arc::new(move |name: &str| skip(name)));
+        .with_ignore(std::sync::Arc::new(move |name: &str| skip(name)))
+        .with_cancel(shared.stop.clone());
     if shared.approve.swap(false, Ordering::SeqCst) {
         engine.approve_deletions();
     }

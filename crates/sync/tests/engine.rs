@@ -308,3 +308,32 @@ fn ignored_names_are_neither_transferred_nor_deleted_on_either_side() {
     assert!(remote.listing().contains_key("Smith Wedding/DSC_0001.jpg"));
     assert_eq!(studio.fs.content(jpeg), Some("edited jpeg"));
 }
+
+#[test]
+fn a_cancel_ends_the_run_at_the_next_step_even_while_backing_off() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    /// A clock whose first backoff wait is when the user quits.
+    struct QuitWhileWaiting(Arc<AtomicBool>, Arc<AtomicUsize>);
+    impl photopro_sync::engine::Clock for QuitWhileWaiting {
+        fn now_unix(&self) -> i64 {
+            NOV_26_2026
+        }
+        fn sleep(&self, _: std::time::Duration) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let mut remote = MemRemote::new();
+    // Every call fails with a 5xx: without a cancel the engine would back off 40 times.
+    remote.faults = photopro_sync::memory::Faults::seeded(7, 0.0, 1.0, 0.0, 0.0);
+    let mut studio = Device::new("Studio");
+    shoot(&mut studio, "Smith Wedding", 3);
+    let (cancel, sleeps) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let mut engine = Engine::new(EngineConfig::new("Studio"), &mut studio.store, QuitWhileWaiting(cancel.clone(), sleeps.clone()))
+        .unwrap()
+        .with_cancel(cancel);
+    let report = engine.sync_once(&mut studio.fs, &mut remote).unwrap();
+    assert!(!report.converged);
+    assert_eq!((report.rounds, sleeps.load(Ordering::SeqCst)), (1, 1), "one round, one wait step, then stop: {report:?}");
+}
