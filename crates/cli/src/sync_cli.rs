@@ -105,6 +105,16 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
     let total = std::sync::Arc::new(std::sync::Mutex::new(PassSummary::default()));
     let last_line = std::sync::Mutex::new(String::new());
     let listener_total = total.clone();
+    // The state a pass ends in is printed after its counts.
+    let held: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let print_state = move |summary: &str| {
+        let mut last = last_line.lock().unwrap();
+        // A pass with nothing to move is not worth a line.
+        if *last != summary && summary != "Syncing…" {
+            println!("{summary}");
+            *last = summary.to_string();
+        }
+    };
     let listener = move |event: &ServiceEvent| match event {
         ServiceEvent::PassFinished(pass) => {
             let mut total = listener_total.lock().unwrap();
@@ -112,16 +122,20 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
             if !once && pass != &PassSummary::default() {
                 println!("{}", counts(pass));
             }
+            if let Some(summary) = held.lock().unwrap().take() {
+                print_state(&summary);
+            }
         }
         ServiceEvent::Status(status) => {
             if once && status.phase != Phase::Syncing && status.phase != Phase::Waiting {
                 return;
             }
-            let mut last = last_line.lock().unwrap();
-            // A pass with nothing to move is not worth a line.
-            if *last != status.summary && status.summary != "Syncing…" {
-                println!("{}", status.summary);
-                *last = status.summary.clone();
+            match status.phase {
+                // The states a pass ends in, reported just before its counts.
+                Phase::UpToDate | Phase::Waiting | Phase::StorageFull | Phase::AwaitingApproval => {
+                    *held.lock().unwrap() = Some(status.summary.clone())
+                }
+                _ => print_state(&status.summary),
             }
         }
     };

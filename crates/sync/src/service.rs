@@ -473,7 +473,6 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                     offline_attempts = 0;
                     let summary = PassSummary::from(&report);
                     let converged = report.converged;
-                    (shared.listener)(&ServiceEvent::PassFinished(summary.clone()));
                     shared.update(|s| {
                         s.unsettled = fs.unsettled;
                         s.skipped = fs.skipped.iter().map(|p| p.display().to_string()).collect();
@@ -494,6 +493,8 @@ fn run(config: ServiceConfig, shared: &Shared) -> Result<(), SyncError> {
                             Phase::Syncing
                         };
                     });
+                    // After the state: listeners see the new phase when the pass is reported.
+                    (shared.listener)(&ServiceEvent::PassFinished(summary));
                     if !converged && report.retryable_failures > 0 {
                         // Some operations failed and will be retried; come back soon.
                         pass_at = Some(Instant::now() + backoff(0, None, now_unix() as u64));
