@@ -194,6 +194,13 @@ struct Placement<'a> {
     modified: Option<i64>,
 }
 
+/// Run a transfer thread's work so that it always reports: a panic becomes
+/// an error for that one job instead of a batch waiting forever.
+fn reported(work: impl FnOnce() -> Result<TransferDone, SyncError>) -> Result<TransferDone, SyncError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|_| Err(SyncError::Io("a transfer thread failed unexpectedly".into())))
+}
+
 /// The `replaces` member of a reserve or copy request.
 fn replaces_body(replaces: Option<&(RemoteId, Hash)>) -> serde_json::Value {
     match replaces {
@@ -504,7 +511,9 @@ impl Conn {
         transfer: Option<TransferId>,
     ) -> Result<Response, SyncError> {
         let len = body.len() as u64;
-        let mut put = self.client.put(url);
+        // Slow uplinks: a large body may take longer than the client's default
+        // timeout; allow at least 64 KiB/s.
+        let mut put = self.client.put(url).timeout(Duration::from_secs(300).max(Duration::from_secs(len / 65_536)));
         for header in headers {
             put = put.header(&header.name, &header.value);
         }
@@ -901,15 +910,17 @@ impl Remote for HttpRemote {
                             let maybe_known = self.known.contains(&hash);
                             running.insert(i, size);
                             scope.spawn(move || {
-                                let to = Placement { parent: parent.as_ref(), name: &name, replaces: replaces.as_ref(), modified };
-                                let known = if maybe_known { conn.upload_known(&to, &hash) } else { Ok(None) };
-                                let result = known.and_then(|known| match known {
-                                    Some(asset) => Ok(TransferDone::Uploaded { node: Self::asset_node(&asset), sent: 0 }),
-                                    None => {
-                                        let sent = bytes.len() as u64;
-                                        let asset = conn.upload_bytes(&to, bytes, &hash, transfer)?;
-                                        Ok(TransferDone::Uploaded { node: Self::asset_node(&asset), sent })
-                                    }
+                                let result = reported(|| {
+                                    let to = Placement { parent: parent.as_ref(), name: &name, replaces: replaces.as_ref(), modified };
+                                    let known = if maybe_known { conn.upload_known(&to, &hash) } else { Ok(None) };
+                                    known.and_then(|known| match known {
+                                        Some(asset) => Ok(TransferDone::Uploaded { node: Self::asset_node(&asset), sent: 0 }),
+                                        None => {
+                                            let sent = bytes.len() as u64;
+                                            let asset = conn.upload_bytes(&to, bytes, &hash, transfer)?;
+                                            Ok(TransferDone::Uploaded { node: Self::asset_node(&asset), sent })
+                                        }
+                                    })
                                 });
                                 if let (Some(m), Some(t)) = (&conn.meter, transfer) {
                                     m.finish(t, result.is_ok());
@@ -925,8 +936,9 @@ impl Remote for HttpRemote {
                                 .and_then(|a| a.modified);
                             running.insert(i, 0);
                             scope.spawn(move || {
-                                let result =
-                                    conn.download(&id, &hash, transfer).map(|bytes| TransferDone::Downloaded { bytes, modified });
+                                let result = reported(|| {
+                                    conn.download(&id, &hash, transfer).map(|bytes| TransferDone::Downloaded { bytes, modified })
+                                });
                                 if let (Some(m), Some(t)) = (&conn.meter, transfer) {
                                     m.finish(t, result.is_ok());
                                 }
