@@ -118,7 +118,7 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
     let listener = move |event: &ServiceEvent| match event {
         ServiceEvent::PassFinished(pass) => {
             let mut total = listener_total.lock().unwrap();
-            add(&mut total, pass);
+            total.merge(pass);
             if !once && pass != &PassSummary::default() {
                 println!("{}", counts(pass));
             }
@@ -144,7 +144,7 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
         handle.approve_deletions();
     }
     if once {
-        let (status, result) = handle_join(handle);
+        let (status, result) = handle.finish();
         result?;
         let total = total.lock().unwrap().clone();
         report_once(&status, &total);
@@ -171,26 +171,6 @@ pub fn sync(dirs: &DataDirs, once: bool, folder: Option<&Path>, approve_deletion
             }
         }
     }
-}
-
-/// Wait for a `--once` run; keep its last status.
-fn handle_join(handle: photopro_sync::service::SyncHandle) -> (photopro_sync::service::Status, Result<(), photopro_sync::SyncError>) {
-    while !handle.is_finished() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let status = handle.status();
-    (status, handle.join())
-}
-
-fn add(total: &mut PassSummary, pass: &PassSummary) {
-    total.uploads += pass.uploads;
-    total.uploaded_bytes += pass.uploaded_bytes;
-    total.downloads += pass.downloads;
-    total.downloaded_bytes += pass.downloaded_bytes;
-    total.moves += pass.moves;
-    total.deletions += pass.deletions;
-    total.conflicts += pass.conflicts;
-    total.retryable_failures = pass.retryable_failures;
 }
 
 fn counts(pass: &PassSummary) -> String {

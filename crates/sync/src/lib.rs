@@ -150,12 +150,17 @@ pub trait Remote {
     /// The default runs the jobs one after another through `upload_known`,
     /// `upload` and `download`.
     fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
-        for (i, job) in jobs.iter().enumerate() {
-            let outcome = transfer_one(self, job, || io.read(i));
-            io.done(i, outcome)?;
-        }
-        Ok(())
+        transfer_in_order(self, jobs, io)
     }
+}
+
+/// A batch one job after another: the default of [`Remote::transfer_batch`].
+pub fn transfer_in_order<R: Remote + ?Sized>(remote: &mut R, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
+    for (i, job) in jobs.iter().enumerate() {
+        let outcome = transfer_one(remote, job, || io.read(i));
+        io.done(i, outcome)?;
+    }
+    Ok(())
 }
 
 /// One job of a batch through the plain methods: the content-addressed

@@ -511,11 +511,7 @@ impl Remote for MemRemote {
     /// still in flight may or may not have reached the remote, unreported.
     fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
         if !self.faults.enabled {
-            for (i, job) in jobs.iter().enumerate() {
-                let outcome = crate::transfer_one(self, job, || io.read(i));
-                io.done(i, outcome)?;
-            }
-            return Ok(());
+            return crate::transfer_in_order(self, jobs, io);
         }
         let window = 1 + self.faults.rng.below(4);
         let mut next = 0;

@@ -177,6 +177,21 @@ pub struct PassSummary {
     pub uploaded_folders: Vec<(String, usize)>,
 }
 
+impl PassSummary {
+    /// Add a later pass's work (the latest pass decides what is left to retry).
+    pub fn merge(&mut self, later: &PassSummary) {
+        self.uploads += later.uploads;
+        self.uploaded_bytes += later.uploaded_bytes;
+        self.downloads += later.downloads;
+        self.downloaded_bytes += later.downloaded_bytes;
+        self.moves += later.moves;
+        self.deletions += later.deletions;
+        self.conflicts += later.conflicts;
+        self.retryable_failures = later.retryable_failures;
+        self.uploaded_folders.extend(later.uploaded_folders.iter().cloned());
+    }
+}
+
 impl From<&SyncReport> for PassSummary {
     fn from(r: &SyncReport) -> Self {
         PassSummary {
@@ -288,11 +303,17 @@ impl SyncHandle {
     }
 
     /// Wait for a `once` run to end.
-    pub fn join(mut self) -> Result<(), SyncError> {
-        match self.thread.take() {
+    pub fn join(self) -> Result<(), SyncError> {
+        self.finish().1
+    }
+
+    /// Wait for a `once` run to end; its last status and its outcome.
+    pub fn finish(mut self) -> (Status, Result<(), SyncError>) {
+        let outcome = match self.thread.take() {
             Some(thread) => thread.join().unwrap_or_else(|_| Err(SyncError::Io("the sync thread panicked".into()))),
             None => Ok(()),
-        }
+        };
+        (self.status(), outcome)
     }
 
     fn shutdown(&mut self) -> Result<(), SyncError> {

@@ -3,15 +3,56 @@
 //! and a final state, then stays quiet — no passes while nothing changes.
 
 use photopro_sync::service::{start, Phase, ServiceConfig, ServiceEvent};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + deadline;
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
+/// What the daemon said so far, and a way to wait for the next thing it says.
+struct Heard {
+    events: Receiver<ServiceEvent>,
+    all: Vec<ServiceEvent>,
+}
+
+impl Heard {
+    /// Take events as they come until `done` holds for what was heard; fail
+    /// the test at `deadline`.
+    fn until(&mut self, what: &str, deadline: Duration, done: impl Fn(&[ServiceEvent]) -> bool) {
+        let until = Instant::now() + deadline;
+        while !done(&self.all) {
+            let left = until.checked_duration_since(Instant::now()).unwrap_or_else(|| panic!("timed out waiting for {what}"));
+            match self.events.recv_timeout(left) {
+                Ok(event) => self.all.push(event),
+                Err(RecvTimeoutError::Timeout) => panic!("timed out waiting for {what}"),
+                Err(RecvTimeoutError::Disconnected) => panic!("the daemon stopped while waiting for {what}"),
+            }
+        }
     }
+
+    /// Nothing matching `unwanted` is said for `window`.
+    fn quiet_for(&mut self, window: Duration, unwanted: impl Fn(&ServiceEvent) -> bool) -> Result<(), ServiceEvent> {
+        let until = Instant::now() + window;
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match self.events.recv_timeout(left) {
+                Ok(event) if unwanted(&event) => return Err(event),
+                Ok(event) => self.all.push(event),
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn last_phase(events: &[ServiceEvent]) -> Option<Phase> {
+    events.iter().rev().find_map(|e| match e {
+        ServiceEvent::Status(status) => Some(status.phase),
+        _ => None,
+    })
+}
+
+fn uploads(events: &[ServiceEvent]) -> usize {
+    events.iter().filter_map(|e| match e {
+        ServiceEvent::PassFinished(pass) => Some(pass.uploads),
+        _ => None,
+    }).sum()
 }
 
 #[test]
@@ -31,25 +72,23 @@ fn the_daemon_uploads_a_settled_shoot_reports_progress_then_stays_idle() {
     );
     config.settle = Duration::from_millis(500);
     config.debounce = Duration::from_millis(100);
-    let events: Arc<Mutex<Vec<ServiceEvent>>> = Arc::default();
-    let heard = events.clone();
-    let handle = start(config, move |event| heard.lock().unwrap().push(event.clone()));
-    wait_for("the first pass", Duration::from_secs(20), || handle.status().phase == Phase::UpToDate);
+    let (sender, events) = channel();
+    let sender = std::sync::Mutex::new(sender);
+    let handle = start(config, move |event| {
+        let _ = sender.lock().unwrap().send(event.clone());
+    });
+    let mut heard = Heard { events, all: Vec::new() };
+    heard.until("the first pass", Duration::from_secs(20), |e| last_phase(e) == Some(Phase::UpToDate));
 
     std::fs::create_dir_all(folder.join("Smith Wedding")).unwrap();
     for i in 0..12 {
         std::fs::write(folder.join(format!("Smith Wedding/IMG_{i:04}.jpg")), vec![i as u8; 400_000 + i]).unwrap();
     }
-    let uploaded = || {
-        events.lock().unwrap().iter().filter_map(|e| match e {
-            ServiceEvent::PassFinished(pass) => Some(pass.uploads),
-            _ => None,
-        }).sum::<usize>()
-    };
-    wait_for("12 uploads", Duration::from_secs(30), || uploaded() == 12);
-    wait_for("up to date", Duration::from_secs(10), || handle.status().phase == Phase::UpToDate);
+    heard.until("12 uploads, then up to date", Duration::from_secs(30), |e| {
+        uploads(e) == 12 && last_phase(e) == Some(Phase::UpToDate)
+    });
     {
-        let events = events.lock().unwrap();
+        let events = &heard.all;
         let folders: Vec<_> = events
             .iter()
             .filter_map(|e| match e {
@@ -70,18 +109,16 @@ fn the_daemon_uploads_a_settled_shoot_reports_progress_then_stays_idle() {
 
     // Idle: no file changes, no remote changes — no passes (reading files for
     // hashing and uploading must not wake the watcher).
-    let passes = || events.lock().unwrap().iter().filter(|e| matches!(e, ServiceEvent::PassFinished(_))).count();
-    let before = passes();
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(passes(), before, "the daemon ran passes while nothing changed");
+    let idle = heard.quiet_for(Duration::from_secs(2), |e| matches!(e, ServiceEvent::PassFinished(_)));
+    assert!(idle.is_ok(), "the daemon ran passes while nothing changed: {idle:?}");
 
     // Pause is honoured at once; resume picks up what changed meanwhile.
     handle.pause();
-    wait_for("paused", Duration::from_secs(5), || handle.status().phase == Phase::Paused);
+    heard.until("paused", Duration::from_secs(5), |e| last_phase(e) == Some(Phase::Paused));
     std::fs::write(folder.join("Smith Wedding/IMG_0100.jpg"), b"taken while paused").unwrap();
-    std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(uploaded(), 12, "nothing uploads while paused");
+    let paused = heard.quiet_for(Duration::from_secs(1), |e| matches!(e, ServiceEvent::PassFinished(_)));
+    assert!(paused.is_ok() && uploads(&heard.all) == 12, "nothing uploads while paused: {paused:?}");
     handle.resume();
-    wait_for("the paused change to upload", Duration::from_secs(20), || uploaded() == 13);
+    heard.until("the paused change to upload", Duration::from_secs(20), |e| uploads(e) == 13);
     handle.stop().unwrap();
 }
