@@ -1,7 +1,7 @@
 //! The binary: `serve` with no configuration, `admin` commands, and the OpenAPI document.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use photopro_wire as wire;
 
@@ -75,7 +75,7 @@ async fn serve_with_no_configuration_runs_the_embedded_default() {
         .local_addr()
         .unwrap()
         .port();
-    let _server = Child(
+    let mut server = Child(
         Command::new(BIN)
             .args([
                 "serve",
@@ -87,20 +87,27 @@ async fn serve_with_no_configuration_runs_the_embedded_default() {
             .env_remove("DATABASE_URL")
             .env_remove("PHOTOPRO_S3_ENDPOINT")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
+    // `serve` logs "photopro-api listening" once its socket is bound: wait for
+    // that line (and keep draining its log so it never blocks on a full pipe).
+    let log = server.0.stderr.take().unwrap();
+    let (listening, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if line.contains("photopro-api listening") {
+                let _ = listening.send(());
+            }
+        }
+    });
+    ready
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve did not come up");
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "serve did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     assert!(dir.path().join("photopro.db").exists());
     assert!(dir.path().join("admin-token").exists());
 
