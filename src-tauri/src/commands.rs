@@ -4,14 +4,16 @@
 use crate::api::{self, UsageView};
 use crate::error::{AppError, Result};
 use crate::state::{self, AppState, SyncStatus};
+use crate::sync;
 use crate::views::{self, ClientRule, FolderView, LibraryTree, SettingsView};
-use photopro_index::{AssetDetails, AssetFilter, AssetId, FolderId, FoundAsset, Status, StripPhoto};
+use photopro_index::{
+    AssetDetails, AssetFilter, AssetId, FolderId, FoundAsset, Status, StripPhoto,
+};
 use photopro_library::organize::{self, Outcome, TrashEntry};
 use photopro_library::{AppSettings, Config};
 use photopro_sync::conflicts::Resolution;
 use photopro_sync::disk::DiskFs;
 use std::path::PathBuf;
-use crate::sync;
 use tauri::{AppHandle, Emitter, Runtime, State};
 
 /// The index's id types serialize but do not deserialize: commands take raw ids.
@@ -22,7 +24,14 @@ fn ids(raw: Vec<i64>) -> Vec<AssetId> {
 #[tauri::command]
 pub fn open_folder(state: State<'_, AppState>, folder: Option<i64>) -> Result<FolderView> {
     let (sync_folder, rules) = (state.config()?.sync_folder, state.layout());
-    views::folder_view(&state.reader(), folder.map(FolderId), &ClientRule { sync_folder: sync_folder.as_deref(), rules: &rules })
+    views::folder_view(
+        &state.reader(),
+        folder.map(FolderId),
+        &ClientRule {
+            sync_folder: sync_folder.as_deref(),
+            rules: &rules,
+        },
+    )
 }
 
 #[tauri::command]
@@ -53,22 +62,36 @@ pub fn find_assets(state: State<'_, AppState>, filter: AssetFilter) -> Result<Ve
 
 #[tauri::command]
 pub fn set_cover(state: State<'_, AppState>, folder: i64, asset: Option<i64>) -> Result<()> {
-    Ok(state.writer().set_folder_cover(FolderId(folder), asset.map(AssetId))?)
+    Ok(state
+        .writer()
+        .set_folder_cover(FolderId(folder), asset.map(AssetId))?)
 }
 
 #[tauri::command]
 pub fn move_assets(state: State<'_, AppState>, assets: Vec<i64>, to: i64) -> Result<Outcome> {
-    Ok(organize::move_assets(&mut state.writer(), &ids(assets), FolderId(to))?)
+    Ok(organize::move_assets(
+        &mut state.writer(),
+        &ids(assets),
+        FolderId(to),
+    )?)
 }
 
 #[tauri::command]
 pub fn copy_assets(state: State<'_, AppState>, assets: Vec<i64>, to: i64) -> Result<Outcome> {
-    Ok(organize::copy_assets(&mut state.writer(), &ids(assets), FolderId(to))?)
+    Ok(organize::copy_assets(
+        &mut state.writer(),
+        &ids(assets),
+        FolderId(to),
+    )?)
 }
 
 #[tauri::command]
 pub fn move_folder(state: State<'_, AppState>, folder: i64, to: i64) -> Result<PathBuf> {
-    Ok(organize::move_folder(&mut state.writer(), FolderId(folder), FolderId(to))?)
+    Ok(organize::move_folder(
+        &mut state.writer(),
+        FolderId(folder),
+        FolderId(to),
+    )?)
 }
 
 #[tauri::command]
@@ -78,7 +101,10 @@ pub fn trash_assets(state: State<'_, AppState>, assets: Vec<i64>) -> Result<Outc
 
 #[tauri::command]
 pub fn trash_folder(state: State<'_, AppState>, folder: i64) -> Result<TrashEntry> {
-    Ok(organize::trash_folder(&mut state.writer(), FolderId(folder))?)
+    Ok(organize::trash_folder(
+        &mut state.writer(),
+        FolderId(folder),
+    )?)
 }
 
 #[tauri::command]
@@ -88,7 +114,11 @@ pub fn list_trash(state: State<'_, AppState>) -> Result<Vec<TrashEntry>> {
 
 /// Restores the item, then rescans so it is indexed again.
 #[tauri::command]
-pub fn restore_trash<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<PathBuf> {
+pub fn restore_trash<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<PathBuf> {
     let restored = organize::restore_from_trash(&state.reader(), &id)?;
     state::start_scan(app);
     Ok(restored)
@@ -101,7 +131,12 @@ pub fn delete_trash(state: State<'_, AppState>, id: String) -> Result<()> {
 
 /// Files dropped from the desktop onto a folder: copy them in, then index them.
 #[tauri::command]
-pub fn import_files<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paths: Vec<PathBuf>, to: i64) -> Result<Outcome> {
+pub fn import_files<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    paths: Vec<PathBuf>,
+    to: i64,
+) -> Result<Outcome> {
     let outcome = organize::import_files(&state.reader(), &paths, FolderId(to))?;
     state::start_scan(app);
     Ok(outcome)
@@ -109,8 +144,14 @@ pub fn import_files<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, p
 
 /// Add a folder on disk as a library (from the native folder dialog) and index it.
 #[tauri::command]
-pub fn add_library<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<()> {
-    let root = path.canonicalize().map_err(|e| AppError::Invalid(format!("Cannot open {}: {e}", path.display())))?;
+pub fn add_library<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    path: PathBuf,
+) -> Result<()> {
+    let root = path
+        .canonicalize()
+        .map_err(|e| AppError::Invalid(format!("Cannot open {}: {e}", path.display())))?;
     state.writer().add_library(&root)?;
     state::start_scan(app);
     Ok(())
@@ -118,7 +159,9 @@ pub fn add_library<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, pa
 
 #[tauri::command]
 pub fn remove_library(state: State<'_, AppState>, library: i64) -> Result<()> {
-    Ok(state.writer().remove_library(photopro_index::LibraryId(library))?)
+    Ok(state
+        .writer()
+        .remove_library(photopro_index::LibraryId(library))?)
 }
 
 #[tauri::command]
@@ -132,7 +175,11 @@ pub fn sync_status(state: State<'_, AppState>) -> SyncStatus {
 }
 
 #[tauri::command]
-pub fn set_paused<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paused: bool) -> Result<SyncStatus> {
+pub fn set_paused<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    paused: bool,
+) -> Result<SyncStatus> {
     let status = state.set_paused(paused)?;
     state::publish_status(&app, &state);
     Ok(status)
@@ -151,7 +198,11 @@ pub fn approve_deletions(state: State<'_, AppState>) {
 
 /// Choose the sync folder (from the native folder dialog); sync restarts on it.
 #[tauri::command]
-pub fn set_sync_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<PathBuf> {
+pub fn set_sync_folder<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    path: PathBuf,
+) -> Result<PathBuf> {
     let (folder, added, replaces) = sync::set_folder(&state, &path)?;
     if added {
         state::start_scan(app.clone());
@@ -167,17 +218,32 @@ pub fn set_sync_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>
 /// Conflicted copies in the sync folder (none without one), with both versions' photos when indexed.
 #[tauri::command]
 pub fn list_conflicts(state: State<'_, AppState>) -> Result<Vec<views::ConflictView>> {
-    let Some(folder) = sync::folder(&state)? else { return Ok(Vec::new()) };
-    let conflicts = photopro_sync::conflicts::list(&folder, &sync::device_name(&state.settings()));
+    let Some(folder) = sync::folder(&state)? else {
+        return Ok(Vec::new());
+    };
+    let device = sync::device(&state.dirs, &state.settings())?;
+    let conflicts = photopro_sync::conflicts::list(&folder, &device);
     Ok(views::conflict_views(&state.reader(), &folder, conflicts))
 }
 
 /// Keep both / mine / theirs; the losing version goes to the sync trash. Sync then carries it out.
 #[tauri::command]
-pub fn resolve_conflict<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, copy: String, resolution: Resolution) -> Result<PathBuf> {
-    let folder = sync::folder(&state)?.ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
-    let device = sync::device_name(&state.settings());
-    let kept = photopro_sync::conflicts::resolve(&folder, &sync::trash_dir(&state.dirs), &copy, &device, resolution)?;
+pub fn resolve_conflict<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    copy: String,
+    resolution: Resolution,
+) -> Result<PathBuf> {
+    let folder = sync::folder(&state)?
+        .ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
+    let device = sync::device(&state.dirs, &state.settings())?;
+    let kept = photopro_sync::conflicts::resolve(
+        &folder,
+        &sync::trash_dir(&state.dirs),
+        &copy,
+        &device,
+        resolution,
+    )?;
     state.sync.with_handle(|h| h.sync_now());
     state::start_scan(app);
     Ok(kept)
@@ -186,18 +252,31 @@ pub fn resolve_conflict<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState
 /// Files sync moved aside (deleted on another device, replaced, the losing side of a conflict), newest first.
 #[tauri::command]
 pub fn list_sync_trash(state: State<'_, AppState>) -> Result<Vec<sync::TrashItem>> {
-    let Some(folder) = sync::folder(&state)? else { return Ok(Vec::new()) };
+    let Some(folder) = sync::folder(&state)? else {
+        return Ok(Vec::new());
+    };
     let trash = sync::trash_dir(&state.dirs);
-    Ok(DiskFs::new(folder, &trash).trash_entries().into_iter().map(|entry| sync::TrashItem::new(&trash, entry)).collect())
+    Ok(DiskFs::new(folder, &trash)
+        .trash_entries()
+        .into_iter()
+        .map(|entry| sync::TrashItem::new(&trash, entry))
+        .collect())
 }
 
 #[tauri::command]
-pub fn restore_sync_trash<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<PathBuf> {
+pub fn restore_sync_trash<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<PathBuf> {
     // Entry ids are "<seconds>-<inode>": nothing else may name a path.
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        return Err(AppError::Invalid(format!("{id:?} is not an item of the sync trash")));
+        return Err(AppError::Invalid(format!(
+            "{id:?} is not an item of the sync trash"
+        )));
     }
-    let folder = sync::folder(&state)?.ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
+    let folder = sync::folder(&state)?
+        .ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
     let restored = DiskFs::new(folder, sync::trash_dir(&state.dirs)).restore(&id)?;
     state.sync.with_handle(|h| h.sync_now());
     state::start_scan(app);
@@ -210,11 +289,22 @@ pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView> {
 }
 
 #[tauri::command]
-pub fn save_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, settings: AppSettings, filters: Config) -> Result<()> {
+pub fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    settings: AppSettings,
+    filters: Config,
+) -> Result<()> {
     // The sync folder and the paused flag have their own commands; a screen
     // holding an older copy of them must not undo those.
-    let filters = Config { sync_folder: state.config()?.sync_folder, ..filters };
-    let settings = AppSettings { paused: state.settings().paused, ..settings };
+    let filters = Config {
+        sync_folder: state.config()?.sync_folder,
+        ..filters
+    };
+    let settings = AppSettings {
+        paused: state.settings().paused,
+        ..settings
+    };
     filters.save(&state.dirs.config_path())?;
     crate::desktop::apply_start_at_login(&app, settings.start_at_login);
     state.save_settings(settings)?;
@@ -225,8 +315,18 @@ pub fn save_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, 
 
 /// Trade a pairing code for a device token, kept in the keychain.
 #[tauri::command]
-pub async fn pair_device<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, api_url: String, code: String, device_name: String) -> Result<()> {
-    state.save_settings(AppSettings { api_url: Some(api_url.clone()), device_name: Some(device_name.clone()), ..state.settings() })?;
+pub async fn pair_device<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    api_url: String,
+    code: String,
+    device_name: String,
+) -> Result<()> {
+    state.save_settings(AppSettings {
+        api_url: Some(api_url.clone()),
+        device_name: Some(device_name.clone()),
+        ..state.settings()
+    })?;
     let issued = api::pair_device(&state.http, &api_url, &code, &device_name).await?;
     state.tokens.set(&issued.token)?;
     sync::apply(&app);
@@ -244,7 +344,9 @@ pub fn sign_out<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Re
 pub async fn usage<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<UsageView> {
     let view = crate::desktop::usage_view(&state).await;
     crate::desktop::notify_usage_warning(&app, &state, &view);
-    if matches!(view, UsageView::Connected { .. }) && crate::desktop::refresh_organization(&state).await {
+    if matches!(view, UsageView::Connected { .. })
+        && crate::desktop::refresh_organization(&state).await
+    {
         // The folder layout changed: cards name different clients.
         let _ = app.emit(state::LIBRARY_EVENT, ());
     }

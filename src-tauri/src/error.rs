@@ -44,7 +44,9 @@ impl AppError {
         match self {
             AppError::Index(photopro_index::IndexError::NotFound { .. }) => "not_found",
             AppError::Index(_) => "index",
-            AppError::Library(photopro_library::LibraryError::Index(photopro_index::IndexError::NotFound { .. })) => "not_found",
+            AppError::Library(photopro_library::LibraryError::Index(
+                photopro_index::IndexError::NotFound { .. },
+            )) => "not_found",
             AppError::Library(_) => "library",
             AppError::Sync(photopro_sync::SyncError::NotFound(_)) => "not_found",
             AppError::Sync(_) => "sync",
@@ -57,7 +59,10 @@ impl AppError {
 }
 
 impl serde::Serialize for AppError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("AppError", 2)?;
         s.serialize_field("kind", self.kind())?;
         s.serialize_field("message", &self.to_string())?;

@@ -30,6 +30,8 @@ pub mod tray;
 mod views;
 
 #[cfg(test)]
+mod bindings;
+#[cfg(test)]
 mod tests;
 
 pub use api::{upgrade_offer, UpgradeOffer, UsageView};
@@ -40,7 +42,9 @@ use tauri::{App, Builder, Context, Manager, Runtime, WindowEvent};
 /// settings under one directory (as `photopro --data-dir` does).
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let data_dir = std::env::var_os("PHOTOPRO_DATA_DIR").map(std::path::PathBuf::from);
     let state = match state::AppState::open(data_dir) {
@@ -50,7 +54,9 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let app = build_app(Builder::default(), tauri::generate_context!(), state, true).expect("PhotoPro Storage failed to start");
+    let app = build_app(Builder::default(), tauri::generate_context!(), state, true)
+        .expect("PhotoPro Storage failed to start");
+    quit_on_termination_signals(app.handle());
     app.run(|app, event| {
         if let tauri::RunEvent::Exit = event {
             // Let the current transfer step finish, for a few seconds at most:
@@ -61,26 +67,69 @@ pub fn run() {
                 app.state::<state::AppState>().sync.stop();
                 let _ = done.send(());
             });
-            let _ = stopped.recv_timeout(std::time::Duration::from_secs(5));
+            match stopped.recv_timeout(std::time::Duration::from_secs(5)) {
+                Ok(()) => tracing::info!("PhotoPro Storage quit; sync stopped cleanly"),
+                Err(_) => tracing::warn!("PhotoPro Storage quit while sync was still stopping; it resumes at the next start"),
+            }
         }
     });
 }
 
+/// Logout, shutdown and `kill` send SIGTERM (a terminal SIGINT or SIGHUP):
+/// quit as the tray's Quit does, so sync stops cleanly instead of the process
+/// dying mid-step. (Windows asks running apps to close through their windows,
+/// which Tauri already turns into the same exit.)
+#[cfg(unix)]
+fn quit_on_termination_signals<R: Runtime>(app: &tauri::AppHandle<R>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::warn!(%error, "termination signals not handled; a kill ends sync mid-step");
+            return;
+        }
+    };
+    let app = app.clone();
+    let _ = std::thread::Builder::new()
+        .name("photopro-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                tracing::info!(signal, "asked to quit");
+                app.exit(0);
+            }
+        });
+}
+
+#[cfg(not(unix))]
+fn quit_on_termination_signals<R: Runtime>(_app: &tauri::AppHandle<R>) {}
+
 /// Assemble the app on any runtime. `desktop` adds what only a real desktop
 /// session has: single instance, tray, start at login, notifications, hiding
 /// to the tray on close, and a scan of the libraries at launch.
-pub fn build_app<R: Runtime>(mut builder: Builder<R>, context: Context<R>, state: state::AppState, desktop: bool) -> tauri::Result<App<R>> {
+pub fn build_app<R: Runtime>(
+    mut builder: Builder<R>,
+    context: Context<R>,
+    state: state::AppState,
+    desktop: bool,
+) -> tauri::Result<App<R>> {
     if desktop {
         builder = builder
             // Must be the first plugin: a second launch only focuses the first.
-            .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| desktop::show_main_window(app)))
-            .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+            .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+                desktop::show_main_window(app)
+            }))
+            .plugin(tauri_plugin_autostart::init(
+                tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+                None,
+            ))
             .plugin(tauri_plugin_notification::init())
             .on_window_event(|window, event| {
                 // Closing the window keeps PhotoPro running in the tray (unless the user turned that off).
                 if let WindowEvent::CloseRequested { api, .. } = event {
                     let app = window.app_handle();
-                    if app.tray_by_id(tray::TRAY_ID).is_some() && app.state::<state::AppState>().settings().close_to_tray {
+                    if app.tray_by_id(tray::TRAY_ID).is_some()
+                        && app.state::<state::AppState>().settings().close_to_tray
+                    {
                         api.prevent_close();
                         let _ = window.hide();
                     }

@@ -37,7 +37,11 @@ pub fn thumbnail(state: &AppState, path: &str) -> Result<Vec<u8>, StatusCode> {
     std::fs::read(state.thumbnails.path(&hash, size)).map_err(|_| StatusCode::NOT_FOUND)
 }
 
-pub fn handle<R: Runtime>(ctx: UriSchemeContext<'_, R>, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
+pub fn handle<R: Runtime>(
+    ctx: UriSchemeContext<'_, R>,
+    request: Request<Vec<u8>>,
+    responder: UriSchemeResponder,
+) {
     let app = ctx.app_handle().clone();
     let path = request.uri().path().to_string();
     tauri::async_runtime::spawn_blocking(move || {

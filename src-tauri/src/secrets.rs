@@ -47,7 +47,10 @@ impl TokenStore {
             TokenStore::File(path) => match std::fs::read_to_string(path) {
                 Ok(token) => Ok(Some(token.trim().to_string()).filter(|t| !t.is_empty())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(AppError::Secrets(format!("Cannot read {}: {e}", path.display()))),
+                Err(e) => Err(AppError::Secrets(format!(
+                    "Cannot read {}: {e}",
+                    path.display()
+                ))),
             },
         }
     }
@@ -69,7 +72,10 @@ impl TokenStore {
             TokenStore::File(path) => match std::fs::remove_file(path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(AppError::Secrets(format!("Cannot remove {}: {e}", path.display()))),
+                Err(e) => Err(AppError::Secrets(format!(
+                    "Cannot remove {}: {e}",
+                    path.display()
+                ))),
             },
         }
     }

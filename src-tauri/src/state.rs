@@ -25,7 +25,7 @@ pub struct AppState {
     reader: Mutex<Index>,
     writer: Mutex<Index>,
     settings: Mutex<AppSettings>,
-    scan: Mutex<ScanState>,
+    pub(crate) scan: Mutex<ScanState>,
     pub http: reqwest::Client,
     pub tokens: TokenStore,
     pub sync: crate::sync::SyncSlot,
@@ -49,10 +49,13 @@ pub struct ScanState {
 /// The state the tray, the status bar and the Sync screen show: the sync
 /// daemon's own status when it runs, why it does not when it cannot, and the
 /// library scan's progress.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SyncStatus {
     /// `paused`, `syncing`, `up_to_date`, `waiting`, `offline`, `storage_full`,
     /// `awaiting_approval`, `error`, `starting`, `stopped`, `indexing` or `not_set_up`.
+    #[ts(
+        type = "\"paused\" | \"syncing\" | \"up_to_date\" | \"waiting\" | \"offline\" | \"storage_full\" | \"awaiting_approval\" | \"error\" | \"starting\" | \"stopped\" | \"indexing\" | \"not_set_up\""
+    )]
     pub state: String,
     pub paused: bool,
     /// A few words for the tray and the status bar ("Syncing 12 files").
@@ -67,9 +70,13 @@ pub struct SyncStatus {
     /// Why sync is not running, and what fixes it.
     pub setup: Option<crate::sync::SetupNeeded>,
     pub sync_folder: Option<PathBuf>,
+    /// Order of computation: a status read later has a larger number. Events
+    /// and command answers reach the webview by different paths and can
+    /// arrive out of order; the UI keeps the status with the largest `seq`.
+    pub seq: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Indexing {
     pub files_seen: u64,
     pub processed: u64,
@@ -84,8 +91,13 @@ impl AppState {
         let writer = Index::open(&dirs.index_path())?;
         let reader = Index::open_read_only(&dirs.index_path())?;
         let settings = AppSettings::load(&AppSettings::path_for(&dirs.config_path()))?;
-        let tokens = TokenStore::from_env(dirs.config_path().parent().expect("config file has a directory"));
-        let layout = photopro_library::layout::load_rules(&organization_path(&dirs)).unwrap_or_default();
+        let tokens = TokenStore::from_env(
+            dirs.config_path()
+                .parent()
+                .expect("config file has a directory"),
+        );
+        let layout =
+            photopro_library::layout::load_rules(&organization_path(&dirs)).unwrap_or_default();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
             .user_agent(concat!("PhotoPro-Storage/", env!("CARGO_PKG_VERSION")))
@@ -114,7 +126,10 @@ impl AppState {
     }
 
     pub fn settings(&self) -> AppSettings {
-        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn config(&self) -> Result<Config> {
@@ -130,9 +145,19 @@ impl AppState {
     }
 
     pub fn sync_status(&self) -> SyncStatus {
+        let _in_order = self.sync.in_order();
+        self.sync_status_in_order()
+    }
+
+    /// [`AppState::sync_status`] with [`crate::sync::SyncSlot::in_order`] held.
+    fn sync_status_in_order(&self) -> SyncStatus {
         let paused = self.settings().paused;
         let scan = self.scan.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let indexing = scan.running.then_some(Indexing { files_seen: scan.files_seen, processed: scan.processed, queued: scan.queued });
+        let indexing = scan.running.then_some(Indexing {
+            files_seen: scan.files_seen,
+            processed: scan.processed,
+            queued: scan.queued,
+        });
         let indexing_line = indexing.as_ref().map(|i| {
             if i.queued > 0 {
                 format!("Indexing {} of {} new files", i.processed, i.queued)
@@ -146,8 +171,15 @@ impl AppState {
         let setup = self.sync.setup();
         let (state, summary) = match (&engine, &setup, &scan.last_error) {
             // Without sync, a failed library scan is the news.
-            (None, _, Some(_)) if !paused && indexing.is_none() => ("error", "Indexing stopped with an error".to_string()),
-            _ => crate::sync::tray_line(paused, engine.as_ref(), indexing_line.as_deref(), setup.as_ref()),
+            (None, _, Some(_)) if !paused && indexing.is_none() => {
+                ("error", "Indexing stopped with an error".to_string())
+            }
+            _ => crate::sync::tray_line(
+                paused,
+                engine.as_ref(),
+                indexing_line.as_deref(),
+                setup.as_ref(),
+            ),
         };
         SyncStatus {
             state: state.into(),
@@ -159,19 +191,32 @@ impl AppState {
             sync: engine,
             setup,
             sync_folder: self.config().ok().and_then(|c| c.sync_folder),
+            seq: self.sync.next_seq(),
         }
     }
 
     /// Pause or resume, persisted so it survives a restart, and passed to the daemon.
     pub fn set_paused(&self, paused: bool) -> Result<SyncStatus> {
-        self.save_settings(AppSettings { paused, ..self.settings() })?;
-        self.sync.with_handle(|handle| if paused { handle.pause() } else { handle.resume() });
+        self.save_settings(AppSettings {
+            paused,
+            ..self.settings()
+        })?;
+        self.sync.with_handle(|handle| {
+            if paused {
+                handle.pause()
+            } else {
+                handle.resume()
+            }
+        });
         Ok(self.sync_status())
     }
 
     /// The organization's folder levels, as last read from the API.
     pub fn layout(&self) -> Vec<photopro_wire::OrganizationLevel> {
-        self.layout.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.layout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Adopt (and cache) the organization's settings; `true` when the layout changed.
@@ -195,8 +240,13 @@ fn organization_path(dirs: &DataDirs) -> PathBuf {
 }
 
 /// Tell the window(s) and the tray that the status changed.
+/// Read and sent as one step: of two threads publishing at once (the daemon,
+/// a scan, a command), the one that read the newer state also sends last.
 pub fn publish_status<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
-    let status = state.sync_status();
+    let _in_order = state.sync.in_order();
+    let status = state.sync_status_in_order();
+    #[cfg(test)]
+    state.sync.before_publish(&status);
     crate::tray::show_status(app, &status);
     let _ = app.emit(STATUS_EVENT, status);
 }
@@ -213,7 +263,11 @@ pub fn start_scan<R: Runtime>(app: AppHandle<R>) {
             scan.again = true;
             return;
         }
-        *scan = ScanState { running: true, last_finished: scan.last_finished, ..ScanState::default() };
+        *scan = ScanState {
+            running: true,
+            last_finished: scan.last_finished,
+            ..ScanState::default()
+        };
     }
     publish_status(&app, &state);
     std::thread::spawn(move || {
@@ -261,5 +315,8 @@ fn scan_all_libraries<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Resul
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -26,7 +26,15 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let quit = MenuItem::with_id(app, "quit", "Quit PhotoPro Storage", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
-        &[&status, &PredefinedMenuItem::separator(app)?, &pause, &sync_now, &open, &PredefinedMenuItem::separator(app)?, &quit],
+        &[
+            &status,
+            &PredefinedMenuItem::separator(app)?,
+            &pause,
+            &sync_now,
+            &open,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
     )?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("PhotoPro Storage")
@@ -37,7 +45,12 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         tray = tray.icon(icon.clone());
     }
     tray.build(app)?;
-    app.manage(TrayItems { status, pause, sync_now, shown: Default::default() });
+    app.manage(TrayItems {
+        status,
+        pause,
+        sync_now,
+        shown: Default::default(),
+    });
     show_status(app, &app.state::<AppState>().sync_status());
     Ok(())
 }
@@ -68,7 +81,9 @@ pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
 /// threads (stopping sync on quit): so the update is posted to the main
 /// thread, never waited for.
 pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &SyncStatus) {
-    let Some(items) = app.try_state::<TrayItems<R>>() else { return };
+    let Some(items) = app.try_state::<TrayItems<R>>() else {
+        return;
+    };
     let running = status.sync.is_some();
     let now = (status.summary.clone(), status.paused, running);
     let unchanged = {
@@ -78,12 +93,20 @@ pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &SyncStatus) {
     if unchanged {
         return;
     }
-    let (line, pause, sync_now) = (items.status.clone(), items.pause.clone(), items.sync_now.clone());
+    let (line, pause, sync_now) = (
+        items.status.clone(),
+        items.pause.clone(),
+        items.sync_now.clone(),
+    );
     let (summary, paused) = (status.summary.clone(), status.paused);
     let handle = app.clone();
     let _ = app.run_on_main_thread(move || {
         let _ = line.set_text(&summary);
-        let _ = pause.set_text(if paused { "Resume syncing" } else { "Pause syncing" });
+        let _ = pause.set_text(if paused {
+            "Resume syncing"
+        } else {
+            "Pause syncing"
+        });
         let _ = sync_now.set_enabled(running && !paused);
         if let Some(tray) = handle.tray_by_id(TRAY_ID) {
             let _ = tray.set_tooltip(Some(format!("PhotoPro Storage — {summary}")));

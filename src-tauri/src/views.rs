@@ -2,14 +2,16 @@
 //! beyond putting query results side by side.
 
 use crate::error::Result;
-use photopro_index::{AssetSummary, FolderId, FolderInfo, FolderNode, FolderSummary, Index, Library, Status};
+use photopro_index::{
+    AssetSummary, FolderId, FolderInfo, FolderNode, FolderSummary, Index, Library, Status,
+};
 use photopro_library::layout::{client_of, ClientRole};
 use photopro_wire::OrganizationLevel;
 use serde::Serialize;
 use std::path::Path;
 
 /// One open folder: where it is, its subfolders as cards, its photos.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct FolderView {
     pub folder: Option<FolderInfo>,
     /// Library root first; empty when no library exists yet.
@@ -19,7 +21,7 @@ pub struct FolderView {
 }
 
 /// A folder card: the index's totals, and the client when the folder layout names one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct FolderCard {
     #[serde(flatten)]
     pub summary: FolderSummary,
@@ -37,13 +39,20 @@ pub struct ClientRule<'a> {
 impl ClientRule<'_> {
     fn client(&self, path: &Path) -> Option<ClientRole> {
         let rel = path.strip_prefix(self.sync_folder?).ok()?;
-        let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let rel: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         client_of(&rel.join("/"), self.rules)
     }
 }
 
 /// `None` opens the home screen: the root of the first library.
-pub fn folder_view(index: &Index, folder: Option<FolderId>, clients: &ClientRule<'_>) -> Result<FolderView> {
+pub fn folder_view(
+    index: &Index,
+    folder: Option<FolderId>,
+    clients: &ClientRule<'_>,
+) -> Result<FolderView> {
     let folder = match folder {
         Some(id) => Some(id),
         None => match index.libraries()?.first() {
@@ -52,7 +61,12 @@ pub fn folder_view(index: &Index, folder: Option<FolderId>, clients: &ClientRule
         },
     };
     let Some(folder) = folder else {
-        return Ok(FolderView { folder: None, ancestry: Vec::new(), folders: Vec::new(), photos: Vec::new() });
+        return Ok(FolderView {
+            folder: None,
+            ancestry: Vec::new(),
+            folders: Vec::new(),
+            photos: Vec::new(),
+        });
     };
     let mut ancestry = index.folder_ancestry(folder)?;
     Ok(FolderView {
@@ -60,7 +74,10 @@ pub fn folder_view(index: &Index, folder: Option<FolderId>, clients: &ClientRule
         folders: index
             .folder_cards(folder)?
             .into_iter()
-            .map(|summary| FolderCard { client: clients.client(&summary.path), summary })
+            .map(|summary| FolderCard {
+                client: clients.client(&summary.path),
+                summary,
+            })
             .collect(),
         photos: index.list_assets(folder)?,
         folder: ancestry.pop().inspect(|f| ancestry.push(f.clone())),
@@ -69,7 +86,7 @@ pub fn folder_view(index: &Index, folder: Option<FolderId>, clients: &ClientRule
 }
 
 /// The sidebar: each library with its folder tree.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct LibraryTree {
     pub library: Library,
     pub root: FolderId,
@@ -80,8 +97,15 @@ pub struct LibraryTree {
 pub fn library_trees(index: &Index) -> Result<Vec<LibraryTree>> {
     let mut out = Vec::new();
     for library in index.libraries()? {
-        let Some(root) = index.folder_id(library.id, b"")? else { continue };
-        out.push(LibraryTree { name: index.folder(root)?.name, root, folders: index.folder_tree(library.id)?, library });
+        let Some(root) = index.folder_id(library.id, b"")? else {
+            continue;
+        };
+        out.push(LibraryTree {
+            name: index.folder(root)?.name,
+            root,
+            folders: index.folder_tree(library.id)?,
+            library,
+        });
     }
     Ok(out)
 }
@@ -95,7 +119,7 @@ pub fn overview(index: &Index) -> Result<Status> {
 }
 
 /// Settings as the Settings screen edits them; the token itself never leaves Rust.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct SettingsView {
     pub app: photopro_library::AppSettings,
     pub filters: photopro_library::Config,
@@ -114,7 +138,12 @@ pub fn settings_view(state: &crate::state::AppState) -> Result<SettingsView> {
         paired: matches!(token, Ok(Some(_))),
         token_store: state.tokens.describe(),
         token_error: token.err().map(|e| e.to_string()),
-        data_dir: state.dirs.index_path().parent().map(std::path::PathBuf::from).unwrap_or_default(),
+        data_dir: state
+            .dirs
+            .index_path()
+            .parent()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default(),
         version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -134,7 +163,7 @@ pub fn asset_at(index: &Index, path: &Path) -> Option<(photopro_index::AssetId, 
 
 /// A conflicted copy with both versions' photos (asset and content hash, so a
 /// thumbnail URL changes when the file does), when the sync folder is indexed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct ConflictView {
     #[serde(flatten)]
     pub conflict: photopro_sync::conflicts::Conflict,
@@ -144,13 +173,24 @@ pub struct ConflictView {
     pub original_hash: Option<String>,
 }
 
-pub fn conflict_views(index: &Index, folder: &Path, conflicts: Vec<photopro_sync::conflicts::Conflict>) -> Vec<ConflictView> {
+pub fn conflict_views(
+    index: &Index,
+    folder: &Path,
+    conflicts: Vec<photopro_sync::conflicts::Conflict>,
+) -> Vec<ConflictView> {
     conflicts
         .into_iter()
         .map(|conflict| {
             let (copy_asset, copy_hash) = asset_at(index, &folder.join(&conflict.copy)).unzip();
-            let (original_asset, original_hash) = asset_at(index, &folder.join(&conflict.original)).unzip();
-            ConflictView { conflict, copy_asset, copy_hash: copy_hash.flatten(), original_asset, original_hash: original_hash.flatten() }
+            let (original_asset, original_hash) =
+                asset_at(index, &folder.join(&conflict.original)).unzip();
+            ConflictView {
+                conflict,
+                copy_asset,
+                copy_hash: copy_hash.flatten(),
+                original_asset,
+                original_hash: original_hash.flatten(),
+            }
         })
         .collect()
 }

@@ -60,8 +60,19 @@ async function until(script, what, timeoutMs = 30_000, ...args) {
   for (;;) {
     const value = await run(script, ...args);
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${await statusReport()}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+/** On a timeout: what the screen shows and what the app's status says now (stale screen or stuck daemon?). */
+async function statusReport() {
+  try {
+    const shown = await run(() => ({ title: document.querySelector("[data-testid=sync-summary]")?.textContent ?? null, bar: document.querySelector("[data-testid=status-summary]")?.textContent ?? null }));
+    const now = await invoke("sync_status", {});
+    const s = now.ok ?? {};
+    return ` — the screen shows ${JSON.stringify(shown)}; the app's status now: ${JSON.stringify({ state: s.state, summary: s.summary, paused: s.paused, seq: s.seq, phase: s.sync?.phase, engine: s.sync?.summary, last_error: s.sync?.last_error, indexing: s.indexing })}`;
+  } catch (error) {
+    return ` (status unavailable: ${error.message})`;
   }
 }
 const find = async (css) => ({ [ELEMENT]: (await wd("POST", s("/element"), { using: "css selector", value: css }))[ELEMENT] });
@@ -118,14 +129,33 @@ function appProcesses() {
 }
 
 after(async () => {
-  if (session) await wd("DELETE", s("")).catch(() => {});
-  driver?.kill();
-  // Closing the window quits the app (close_to_tray is off for the E2E data dir).
-  const deadline = Date.now() + 15_000;
+  // Close the window as its title bar does (a close request the app may turn
+  // into hiding to the tray; close_to_tray is off for the E2E data dir, so it
+  // quits), and wait for the process to end before the WebDriver session is
+  // torn down: WebKitWebDriver ending a session only destroys the webview (wry)
+  // and may end the browser process itself, which would hide whether the app
+  // quits on its own. Quitting lets the sync daemon finish its current step for
+  // up to 5 s.
+  let closeError = null;
+  if (session) {
+    try {
+      await run(() => { setTimeout(() => window.__TAURI_INTERNALS__.invoke("plugin:window|close", { label: "main" }), 0); return true; });
+    } catch (error) { closeError = error; }
+  }
+  const deadline = Date.now() + 30_000;
   while (appProcesses().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const left = appProcesses();
+  // What a process that did not quit was doing: each thread's stack.
+  const stacks = left.map((pid) => {
+    try {
+      return execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "thread apply all bt 12"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "ignore"] })
+        .split("\n").filter((l) => /^Thread|^#/.test(l)).join("\n");
+    } catch (error) { return `${pid}: no stacks (${error.message.split("\n")[0]})`; }
+  });
+  if (session) await wd("DELETE", s("")).catch(() => {});
+  driver?.kill();
   left.forEach((pid) => process.kill(pid));
-  assert.deepEqual(left, [], "the app quit when its window closed");
+  assert.deepEqual(left, [], `the app quit when its window closed${closeError ? ` (asking it to close failed: ${closeError.message})` : ""}; its threads:\n${stacks.join("\n")}`);
 });
 
 test("the real app shows the indexed folders with covers from the thumb: protocol", async () => {
@@ -203,6 +233,11 @@ const invoke = (cmd, args) => wd("POST", s("/execute/async"), {
   script: "const [cmd, args, done] = arguments; window.__TAURI_INTERNALS__.invoke(cmd, args).then((ok) => done({ ok }), (error) => done({ error }));",
 });
 const click = async (css) => wd("POST", s(`/element/${(await find(css))[ELEMENT]}/click`), {});
+/** Click the pause toggle in the page. A WebDriver click aims at where the
+ * element was: the Sync screen's buttons move when a status arrives (“Sync now”
+ * appears before “Pause” when up to date), and a pointer click then hits the
+ * button that moved into its place (seen once: the pause never happened). */
+const togglePause = () => run(() => { document.querySelector("[data-testid=pause-toggle]").click(); return true; });
 const syncTitle = () => run(() => document.querySelector("[data-testid=sync-summary]")?.textContent);
 const waitTitle = (title, timeoutMs = 60_000) => until((t) => document.querySelector("[data-testid=sync-summary]")?.textContent === t, `“${title}” on the Sync screen`, timeoutMs, title);
 const usedBytes = async () => (await apiCall("GET", "/v1/usage")).used_bytes;
@@ -227,12 +262,12 @@ test("choosing a sync folder starts sync: what is in PhotoProOS Storage comes do
 test("pausing changes the status everywhere and is saved", async () => {
   await click(".nav button:nth-child(2)");
   await until(() => document.querySelector("[data-testid=pause-toggle]") !== null, "the sync screen");
-  await click("[data-testid=pause-toggle]");
+  await togglePause();
   await until(() => document.querySelector("[data-testid=status-summary]").textContent === "Paused", "the paused status");
   assert.equal(await syncTitle(), "Sync is paused");
   assert.equal(JSON.parse(readFileSync(settingsFile, "utf8")).paused, true);
   await screenshot("app-07-sync-paused");
-  await click("[data-testid=pause-toggle]");
+  await togglePause();
   await until(() => document.querySelector("[data-testid=status-summary]").textContent === "Up to date", "resumed");
   assert.equal(JSON.parse(readFileSync(settingsFile, "utf8")).paused, false);
   await click(".nav button:nth-child(3)");
@@ -295,12 +330,19 @@ test("a photo changed on two computers is a conflict, resolved from the Sync scr
 
   // Both computers edit the photo while this one is paused.
   await click(".nav button:nth-child(2)");
-  await click("[data-testid=pause-toggle]");
+  await togglePause();
   await until(() => document.querySelector("[data-testid=status-summary]").textContent === "Paused", "paused");
+  // The screen says "Paused" as soon as the setting is saved; the daemon pauses
+  // once its current pass ends. Edit only then, or this edit may upload first and
+  // the conflict is the other computer's (seen once: "keep mine" kept theirs).
+  for (const deadline = Date.now() + 30_000; (await invoke("sync_status", {})).ok?.sync?.phase !== "paused";) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the daemon to pause${await statusReport()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   copyFileSync(join(shared, "cameras/Canon EOS 7D.jpg"), join(gallery, photo));
   copyFileSync(join(shared, "cameras/Apple iPhone 4.jpg"), theirs);
   cli("sync", "--once");
-  await click("[data-testid=pause-toggle]");
+  await togglePause();
 
   // Both versions are kept; the Sync screen shows them side by side.
   await until(() => document.querySelectorAll("[data-testid=conflicts] li").length === 1, "the conflict on the Sync screen", 90_000);

@@ -279,8 +279,8 @@ describe("library screens on ../shared/photos", () => {
     await bar.waitFor();
     assert.equal(Number(await bar.getAttribute("data-used")), usage.used_bytes);
     assert.equal(Number(await bar.getAttribute("data-limit")), usage.limit_bytes);
-    assert.match(await bar.textContent(), /You've used 86 % of your 49.1 MB/);
-    assert.match(await bar.textContent(), /Starter gives you 100 GB for \$9\/month/);
+    assert.match(await bar.textContent(), /You've used 86 % of your 49.1 MiB/);
+    assert.match(await bar.textContent(), /Starter gives you 100 GiB for \$9\/month/);
     await bar.screenshot({ path: join(shots, "13-usage-warning.png") });
     await close();
   });
@@ -313,8 +313,9 @@ describe("sync screen states (the real daemon's status shapes, synthetic values)
   const MB = 2 ** 20;
   const dji = fixture.responses[`open_folder:${home.folders.find((f) => f.name === "dji-phantom3").id}`].photos.filter((p) => fixture.thumbnails[`grid/${p.id}`]);
   const engine = (over = {}) => ({
-    phase: "up_to_date", summary: "", last_report: { uploads: 6, uploaded_bytes: 20 * MB, downloads: 8, downloaded_bytes: 42 * MB, moves: 0, deletions: 0, conflicts: 0, retryable_failures: 0, uploaded_folders: [] },
-    last_synced_at: now - 120, last_error: null, unsettled: 0, storage_full: false, deletions_awaiting_approval: 0, watch_degraded: null, skipped: [], folder,
+    phase: "up_to_date", summary: "", last_report: { uploads: 6, uploaded_bytes: 20 * MB, downloads: 8, downloaded_bytes: 42 * MB, moves: 0, deletions: 0, conflicts: 0, retryable_failures: 0, uploaded_folders: [], collisions: 0, restores: 0, restored_bytes: 0, to_retry: [] },
+    last_synced_at: now - 120, last_error: null, unsettled: 0, storage_full: false, deletions_awaiting_approval: 0, deletions_in_window: 0, watch_degraded: null, skipped: [],
+    cannot_sync: [], waiting_for: [], folder,
     progress: { files_total: 0, files_done: 0, bytes_total: 0, bytes_done: 0, bytes_per_second: 0, eta_seconds: null, in_flight: [] },
     ...over,
   });
@@ -348,7 +349,7 @@ describe("sync screen states (the real daemon's status shapes, synthetic values)
     const data = variant("syncing", "Syncing 238 files", engine({ phase: "syncing", progress: { files_total: 240, files_done: 2, bytes_total: 812 * MB, bytes_done: 7.9 * MB, bytes_per_second: 6.2 * MB, eta_seconds: 130, in_flight: transfers } }));
     const { page, close } = await openSync(data);
     assert.equal(await page.getByTestId("sync-summary").textContent(), "Syncing 238 files");
-    assert.equal(await page.getByTestId("sync-detail").textContent(), "7.9 MB of 812 MB · 6.2 MB/s · 3 min left");
+    assert.equal(await page.getByTestId("sync-detail").textContent(), "7.9 MiB of 812 MiB · 6.2 MiB/s · 3 min left");
     assert.equal(await page.locator("[data-testid=transfers] li").count(), 4);
     const widths = await page.$$eval("[data-testid=transfers] .progress > div", (bars) => bars.map((b) => parseFloat(b.style.width)));
     assert.ok(Math.abs(widths[0] - (2.6 / 3.5) * 100) < 0.01 && Math.abs(widths[3] - (4 / 5.1) * 100) < 0.01, `${widths}`);
@@ -379,6 +380,26 @@ describe("sync screen states (the real daemon's status shapes, synthetic values)
       await close();
     });
   }
+
+  test("a status answer that arrives after a newer event does not turn the screen back", async () => {
+    // The real app's order when the UI refreshes after an action (resume, sync now,
+    // a resolved conflict) while the daemon finishes a pass: the `sync_status`
+    // answer is read first but delivered after the daemon's "Up to date" event.
+    const syncing = (seq) => ({ ...fixture.responses.sync_status, state: "syncing", summary: "Syncing…", paused: false, sync: engine({ phase: "syncing" }), setup: null, sync_folder: folder, seq });
+    const { page, close } = await openSync(variant("syncing", "Syncing…", engine({ phase: "syncing" }), { seq: 5 }));
+    assert.equal(await page.getByTestId("sync-summary").textContent(), "Syncing…");
+    await page.evaluate(() => { window.__holdSyncStatus = true; window.__emit("library-changed"); });
+    await page.waitForFunction(() => window.__held.length > 0);
+    const upToDate = { ...syncing(7), state: "up_to_date", summary: "Up to date", sync: engine() };
+    await page.evaluate((s) => window.__emit("sync-status", s), upToDate);
+    await page.waitForFunction(() => document.querySelector("[data-testid=sync-summary]").textContent === "Up to date");
+    await page.evaluate((s) => { window.__held.forEach((resolve) => resolve(s)); window.__held = []; }, syncing(6));
+    // Let the answer land and render (two presented frames).
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    assert.equal(await page.getByTestId("sync-summary").textContent(), "Up to date");
+    assert.equal(await page.getByTestId("status-summary").textContent(), "Up to date");
+    await close();
+  });
 
   test("storage full, offline, held-back deletions and an empty sync trash say what happens and what to do", async () => {
     const full = await openSync(variant("storage_full", "Storage full", engine({ phase: "storage_full", storage_full: true, last_error: null })));

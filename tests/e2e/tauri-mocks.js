@@ -9,6 +9,10 @@ import { mockConvertFileSrc, mockIPC, mockWindows } from "@tauri-apps/api/mocks"
 
 window.__installTauriMocks = (fixture) => {
   const calls = (window.__calls = []);
+  // A test may hold back `sync_status` answers (window.__held: their resolvers),
+  // as a busy webview delivers a command's answer after later events.
+  window.__holdSyncStatus = false;
+  window.__held = [];
   mockWindows("main");
   // Windows spelling of custom schemes (http://thumb.localhost/...) so the test can serve thumbnails.
   mockConvertFileSrc("windows");
@@ -36,6 +40,9 @@ window.__installTauriMocks = (fixture) => {
         return { done: args.assets.length, failed: [], ...(cmd === "trash_assets" ? { trash_ids: args.assets.map(String) } : {}) };
       case "move_folder": return "/moved";
       case "import_files": return { done: args.paths.length, failed: [] };
+      case "sync_status":
+        if (window.__holdSyncStatus) return new Promise((resolve) => window.__held.push(resolve));
+        return answer(cmd);
       case "set_paused": return { ...answers.sync_status, paused: args.paused, state: args.paused ? "paused" : answers.sync_status.state, summary: args.paused ? "Paused" : answers.sync_status.summary };
       case "rescan": case "set_cover": case "save_settings": case "restore_trash": case "delete_trash":
       case "sync_now": case "approve_deletions": return null;

@@ -9,7 +9,12 @@ import { SettingsScreen, type Theme } from "./components/SettingsScreen";
 import { Sidebar, type Screen } from "./components/Sidebar";
 import { SyncScreen, type Loaded } from "./components/SyncScreen";
 import { plural } from "./format";
-import type { Conflict, FolderView, LibraryStatus, LibraryTree, SyncStatus, SyncTrashEntry, TrashEntry, UsageView } from "./types";
+import { load, loadAll } from "./loads";
+import { newerStatus } from "./syncview";
+import type { ConflictView, FolderView, LibraryStatus, LibraryTree, SyncStatus, SyncTrashItem, TrashEntry, UsageView } from "./types";
+
+/** What the user can do when the sidebar, totals, trash or status fail to load. */
+const SIDE_RETRY = "PhotoPro tries again when the library changes; if this keeps happening, quit and reopen PhotoPro.";
 
 function applyTheme(theme: Theme) {
   const dark = theme === "dark" || (theme === "system" && window.matchMedia?.("(prefers-color-scheme: dark)").matches);
@@ -24,11 +29,13 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
   const [trees, setTrees] = useState<LibraryTree[]>([]);
   const [status, setStatus] = useState<SyncStatus | null>(null);
+  // Events and command answers arrive by different paths: keep the newest, not the last to arrive.
+  const takeStatus = useCallback((next: SyncStatus) => setStatus((current) => newerStatus(current, next)), []);
   const [library, setLibrary] = useState<LibraryStatus | null>(null);
   const [trash, setTrash] = useState<TrashEntry[]>([]);
   const [usage, setUsage] = useState<UsageView | null>(null);
-  const [conflicts, setConflicts] = useState<Loaded<Conflict>>({ items: null, error: null });
-  const [syncTrash, setSyncTrash] = useState<Loaded<SyncTrashEntry>>({ items: null, error: null });
+  const [conflicts, setConflicts] = useState<Loaded<ConflictView>>({ items: null, error: null });
+  const [syncTrash, setSyncTrash] = useState<Loaded<SyncTrashItem>>({ items: null, error: null });
   const [notice, setNotice] = useState<Notice | null>(null);
   const [dropping, setDropping] = useState(false);
   const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem("theme") as Theme) ?? "system");
@@ -52,12 +59,16 @@ export function App() {
     ).finally(() => setLoading(false));
   }, []);
 
+  const showNotice = useCallback((n: Notice) => setNotice(n), []);
   const refreshSide = useCallback(() => {
-    api.libraryTree().then(setTrees, () => {});
-    api.libraryStatus().then(setLibrary, () => {});
-    api.listTrash().then(setTrash, () => {});
-    api.syncStatus().then(setStatus, () => {});
-  }, []);
+    // What loaded before stays on screen; a failure is said, not swallowed.
+    loadAll([
+      load("the folder list", api.libraryTree, setTrees),
+      load("the library totals", api.libraryStatus, setLibrary),
+      load("the trash", api.listTrash, setTrash),
+      load("the sync status", api.syncStatus, takeStatus),
+    ], SIDE_RETRY).then((failure) => { if (failure) showNotice({ text: failure, error: true }); });
+  }, [takeStatus, showNotice]);
   const refreshSync = useCallback(() => {
     api.listConflicts().then((items) => setConflicts({ items, error: null }), (e) => setConflicts({ items: [], error: errorMessage(e) }));
     api.listSyncTrash().then((items) => setSyncTrash({ items, error: null }), (e) => setSyncTrash({ items: [], error: errorMessage(e) }));
@@ -79,7 +90,7 @@ export function App() {
     refreshUsage();
     const timer = setInterval(refreshUsage, 60_000);
     const unlisten = [
-      listen<SyncStatus>("sync-status", (e) => setStatus(e.payload)),
+      listen<SyncStatus>("sync-status", (e) => takeStatus(e.payload)),
       listen("library-changed", () => refreshAll()),
       // A sync pass ended: conflicts, the sync trash and usage may have changed.
       listen("sync-pass", () => { refreshSync(); refreshUsage(); }),
@@ -87,7 +98,6 @@ export function App() {
     return () => { clearInterval(timer); unlisten.forEach((p) => p.then((u) => u())); };
   }, [refreshSide, refreshSync, refreshUsage, refreshAll]);
 
-  const showNotice = useCallback((n: Notice) => setNotice(n), []);
   useEffect(() => {
     if (!notice) return;
     const timer = setTimeout(() => setNotice(null), notice.undo ? 8000 : 4500);

@@ -1,9 +1,9 @@
 // Typed wrappers around the Rust commands (src-tauri/src/commands.rs).
 import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import type {
-  AppError, AppSettings, AssetDetails, AssetFilter, Filters, FolderView, FoundAsset, LibraryStatus,
+  AppError, AppSettings, AssetDetails, AssetFilter, LibraryConfig, FolderView, FoundAsset, LibraryStatus,
   LibraryTree, Outcome, SettingsView, StripPhoto, SyncStatus, TrashEntry, UsageView,
-  Conflict, Resolution, SyncTrashEntry,
+  ConflictView, Resolution, SyncTrashItem,
 } from "./types";
 
 export const api = {
@@ -31,12 +31,12 @@ export const api = {
   syncNow: () => invoke<void>("sync_now"),
   approveDeletions: () => invoke<void>("approve_deletions"),
   setSyncFolder: (path: string) => invoke<string>("set_sync_folder", { path }),
-  listConflicts: () => invoke<Conflict[]>("list_conflicts"),
+  listConflicts: () => invoke<ConflictView[]>("list_conflicts"),
   resolveConflict: (copy: string, resolution: Resolution) => invoke<string>("resolve_conflict", { copy, resolution }),
-  listSyncTrash: () => invoke<SyncTrashEntry[]>("list_sync_trash"),
+  listSyncTrash: () => invoke<SyncTrashItem[]>("list_sync_trash"),
   restoreSyncTrash: (id: string) => invoke<string>("restore_sync_trash", { id }),
   getSettings: () => invoke<SettingsView>("get_settings"),
-  saveSettings: (settings: AppSettings, filters: Filters) => invoke<void>("save_settings", { settings, filters }),
+  saveSettings: (settings: AppSettings, filters: LibraryConfig) => invoke<void>("save_settings", { settings, filters }),
   pairDevice: (apiUrl: string, code: string, deviceName: string) => invoke<void>("pair_device", { apiUrl, code, deviceName }),
   signOut: () => invoke<void>("sign_out"),
   usage: () => invoke<UsageView>("usage"),

@@ -3,8 +3,10 @@ import { formatAgo, formatBytes, formatDateRange, formatDay, formatPrice, parseE
 
 describe("formatBytes", () => {
   it.each([
-    [0, "0 bytes"], [1, "1 byte"], [1023, "1023 bytes"], [1024, "1 KB"], [1536, "1.5 KB"],
-    [25 * 2 ** 30, "25 GB"], [2 * 2 ** 40, "2 TB"], [157.4 * 2 ** 20, "157 MB"], [-1, "–"],
+    [0, "0 B"], [1, "1 B"], [1023, "1023 B"], [1024, "1 KiB"], [1536, "1.5 KiB"], [10_000, "9.8 KiB"],
+    [25 * 2 ** 30, "25 GiB"], [26_843_545_600, "25 GiB"], [2 * 2 ** 40, "2 TiB"], [1.5 * 2 ** 40, "1.5 TiB"],
+    [157.4 * 2 ** 20, "157.4 MiB"], [200 * 2 ** 20, "200 MiB"], [2 ** 20 - 1, "1 MiB"], [2 ** 30 - 1, "1 GiB"],
+    [-1, "–"],
   ])("%d → %s", (bytes, text) => expect(formatBytes(bytes)).toBe(text));
 });
 

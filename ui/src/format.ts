@@ -2,19 +2,26 @@
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** 1536 → "1.5 KB"; binary multiples, labelled the way Finder and Explorer users expect. */
+/**
+ * Bytes in binary units with IEC symbols — B, KiB, MiB, GiB, TiB (1 MiB =
+ * 1,048,576 bytes; plan caps are binary, Free = 25 GiB) — with one decimal,
+ * dropped when it is 0: 1536 → "1.5 KiB", 25 GiB → "25 GiB", 12 → "12 B".
+ * The same rules as `photopro_wire::units::format_bytes`, so the app, the CLI
+ * and the daemon show the same text for the same bytes.
+ */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "–";
-  const units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
-  let value = bytes;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  if (bytes < 1024) return `${Math.floor(bytes)} B`;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
+  while (unit < units.length - 1 && bytes >= 1024 ** (unit + 2)) unit++;
+  let tenths = Math.round((bytes / 1024 ** (unit + 1)) * 10) / 10;
+  if (tenths >= 1024 && unit < units.length - 1) {
+    // 1023.96 MiB reads as "1 GiB", not "1024 MiB".
     unit++;
+    tenths = Math.round((bytes / 1024 ** (unit + 1)) * 10) / 10;
   }
-  if (unit === 0) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 1;
-  return `${value.toFixed(digits).replace(/\.0$/, "")} ${units[unit]}`;
+  return `${Number.isInteger(tenths) ? tenths.toFixed(0) : tenths.toFixed(1)} ${units[unit]}`;
 }
 
 /** A local capture time as the index stores it ("2025-01-31T18:04:05", or EXIF's "2025:01:31 18:04:05") → date parts, or null. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { conflictSides, formatEta, formatRate, percent, progressLine, resolutionHint, splitPath, syncHeadline, transferLine } from "./syncview";
-import type { Conflict, EngineStatus, Progress, SyncStatus } from "./types";
+import { conflictSides, formatEta, newerStatus, formatRate, percent, progressLine, resolutionHint, splitPath, syncHeadline, transferLine } from "./syncview";
+import type { ConflictView, EngineStatus, Progress, SyncStatus } from "./types";
 
 const MB = 2 ** 20;
 const progress = (p: Partial<Progress> = {}): Progress => ({
@@ -8,11 +8,11 @@ const progress = (p: Partial<Progress> = {}): Progress => ({
 });
 const engine = (e: Partial<EngineStatus> = {}): EngineStatus => ({
   phase: "up_to_date", summary: "", progress: progress(), last_report: null, last_synced_at: null, last_error: null,
-  unsettled: 0, storage_full: false, deletions_awaiting_approval: 0, watch_degraded: null, skipped: [], folder: "/home/ana/PhotoPro", ...e,
+  unsettled: 0, storage_full: false, deletions_awaiting_approval: 0, deletions_in_window: 0, watch_degraded: null, skipped: [], cannot_sync: [], waiting_for: [], folder: "/home/ana/PhotoPro", ...e,
 });
 const status = (s: Partial<SyncStatus> = {}): SyncStatus => ({
   state: "up_to_date", paused: false, summary: "Up to date", indexing: null, last_error: null, last_scan_finished: null,
-  sync: engine(), setup: null, sync_folder: "/home/ana/PhotoPro", ...s,
+  sync: engine(), setup: null, sync_folder: "/home/ana/PhotoPro", seq: 1, ...s,
 });
 
 describe("ETA, rate and progress", () => {
@@ -22,7 +22,7 @@ describe("ETA, rate and progress", () => {
   ])("%s s → %s", (s, text) => expect(formatEta(s)).toBe(text));
 
   it("formats the rate and never divides by zero", () => {
-    expect(formatRate(5 * MB)).toBe("5 MB/s");
+    expect(formatRate(5 * MB)).toBe("5 MiB/s");
     expect(formatRate(0)).toBeNull();
     expect(percent(5, 10)).toBe(50);
     expect(percent(0, 0)).toBe(0);
@@ -31,15 +31,15 @@ describe("ETA, rate and progress", () => {
   });
 
   it("says how much of the pass is done, how fast and how long is left", () => {
-    expect(progressLine(progress({ bytes_total: 60 * MB, bytes_done: 12 * MB, bytes_per_second: 5 * MB, eta_seconds: 10 }))).toBe("12 MB of 60 MB · 5 MB/s · 10 s left");
-    expect(progressLine(progress({ bytes_total: 60 * MB, bytes_done: 12 * MB }))).toBe("12 MB of 60 MB");
-    expect(progressLine(progress({ bytes_total: 60 * MB, bytes_done: 60 * MB, bytes_per_second: 1, eta_seconds: 0 }))).toBe("60 MB of 60 MB · 1 byte/s");
+    expect(progressLine(progress({ bytes_total: 60 * MB, bytes_done: 12 * MB, bytes_per_second: 5 * MB, eta_seconds: 10 }))).toBe("12 MiB of 60 MiB · 5 MiB/s · 10 s left");
+    expect(progressLine(progress({ bytes_total: 60 * MB, bytes_done: 12 * MB }))).toBe("12 MiB of 60 MiB");
+    expect(progressLine(progress({ bytes_total: 60 * MB, bytes_done: 60 * MB, bytes_per_second: 1, eta_seconds: 0 }))).toBe("60 MiB of 60 MiB · 1 B/s");
   });
 
   it("splits a transfer's path into the file and its folder", () => {
     expect(splitPath("Smith, John/Smith Wedding/IMG_1.jpg")).toEqual({ name: "IMG_1.jpg", folder: "Smith, John/Smith Wedding" });
     expect(splitPath("IMG_1.jpg")).toEqual({ name: "IMG_1.jpg", folder: "" });
-    expect(transferLine({ direction: "download", path: "a.jpg", size: 8 * MB, done: 2 * MB })).toBe("Downloading · 2 MB of 8 MB");
+    expect(transferLine({ direction: "download", path: "a.jpg", size: 8 * MB, done: 2 * MB })).toBe("Downloading · 2 MiB of 8 MiB");
   });
 });
 
@@ -55,7 +55,7 @@ describe("the Sync screen's headline", () => {
   it("counts the files left while syncing and shows the progress", () => {
     const h = syncHeadline(status({ sync: engine({ phase: "syncing", progress: progress({ files_total: 240, files_done: 40, bytes_total: 100 * MB, bytes_done: 20 * MB, bytes_per_second: 4 * MB, eta_seconds: 20 }) }) }));
     expect(h.title).toBe("Syncing 200 files");
-    expect(h.detail).toBe("20 MB of 100 MB · 4 MB/s · 20 s left");
+    expect(h.detail).toBe("20 MiB of 100 MiB · 4 MiB/s · 20 s left");
     expect(h.actions).toEqual(["pause"]);
   });
 
@@ -84,10 +84,23 @@ describe("the Sync screen's headline", () => {
   });
 });
 
+describe("statuses arriving out of order", () => {
+  it("keeps the status read last, not the one that arrived last", () => {
+    const answer = status({ seq: 6, state: "syncing", summary: "Syncing…" });
+    const event = status({ seq: 7 });
+    expect(newerStatus(null, answer)).toBe(answer);
+    expect(newerStatus(answer, event)).toBe(event);
+    // The answer to a `sync_status` call read before the event, arriving after it.
+    expect(newerStatus(event, answer)).toBe(event);
+    expect(newerStatus(event, status({ seq: 7 })).seq).toBe(7);
+  });
+});
+
 describe("conflicts", () => {
-  const conflict: Conflict = {
+  const conflict: ConflictView = {
     copy: "Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Studio iMac).jpg", original: "Smith Wedding/IMG_1.jpg",
     original_exists: true, date: "2026-11-26", device: "Studio iMac", copy_is_mine: false,
+    copy_asset: null, copy_hash: null, original_asset: null, original_hash: null,
   };
   it("names where each version comes from", () => {
     expect(conflictSides(conflict)).toEqual({ mine: "Edited on this computer", theirs: "Edited on Studio iMac" });

@@ -1,7 +1,7 @@
 // What the Sync screen says about a sync status, and how it formats progress
 // (unit-tested in syncview.test.ts). Plain words: a photographer reads this.
 import { formatAgo, formatBytes, plural } from "./format";
-import type { Conflict, Progress, SyncStatus, Transfer } from "./types";
+import type { ConflictView, Progress, Resolution, SyncStatus, Transfer } from "./types";
 
 /** "a few seconds left", "42 s left", "2 min left", "about 1 h 10 min left" (as the daemon's summary says it). */
 export function formatEta(seconds: number | null | undefined): string | null {
@@ -14,7 +14,7 @@ export function formatEta(seconds: number | null | undefined): string | null {
   return `about ${h} h ${m} min left`;
 }
 
-/** 5.2 MB/s; null when nothing moves. */
+/** 5.2 MiB/s; null when nothing moves. */
 export function formatRate(bytesPerSecond: number): string | null {
   return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : null;
 }
@@ -25,7 +25,7 @@ export function percent(done: number, total: number): number {
   return Math.max(0, Math.min(100, (done / total) * 100));
 }
 
-/** "12.0 MB of 60.0 MB · 5 MB/s · 2 min left" for the whole pass. */
+/** "12 MiB of 60 MiB · 5 MiB/s · 2 min left" for the whole pass. */
 export function progressLine(p: Progress): string {
   const parts = [`${formatBytes(p.bytes_done)} of ${formatBytes(p.bytes_total)}`];
   const rate = formatRate(p.bytes_per_second);
@@ -57,6 +57,15 @@ export interface Headline {
 }
 
 const folderName = (path: string | null | undefined) => (path ? path.split(/[\\/]/).filter(Boolean).pop() ?? path : "your sync folder");
+
+/**
+ * The status to show: `next` unless `current` was read later. A `sync-status`
+ * event and the answer to a `sync_status` call travel by different paths and
+ * can arrive out of order; the last to arrive is not always the newest.
+ */
+export function newerStatus(current: SyncStatus | null, next: SyncStatus): SyncStatus {
+  return current && current.seq > next.seq ? current : next;
+}
 
 /** The big line on the Sync screen, the sentence under it and what the user can do. */
 export function syncHeadline(status: SyncStatus, now = Date.now()): Headline {
@@ -112,7 +121,7 @@ export function syncHeadline(status: SyncStatus, now = Date.now()): Headline {
 }
 
 /** Where each version of a conflicted photo came from, in words. */
-export function conflictSides(c: Conflict): { mine: string; theirs: string } {
+export function conflictSides(c: ConflictView): { mine: string; theirs: string } {
   const theirsExists = c.copy_is_mine ? c.original_exists : true;
   return {
     mine: "Edited on this computer",
@@ -121,7 +130,7 @@ export function conflictSides(c: Conflict): { mine: string; theirs: string } {
 }
 
 /** What a resolution does, said before the user clicks. */
-export function resolutionHint(resolution: "keep_both" | "keep_mine" | "keep_theirs", c: Conflict): string {
+export function resolutionHint(resolution: Resolution, c: ConflictView): string {
   const name = splitPath(c.original).name;
   switch (resolution) {
     case "keep_both": return `Keep both versions: the copy is renamed “${name.replace(/(\.[^.]*)?$/, ` (from ${c.device})$1`)}”.`;

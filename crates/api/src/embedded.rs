@@ -1,7 +1,8 @@
 //! The embedded S3-compatible store for the zero-configuration default: an
 //! in-process `s3s-fs` server on 127.0.0.1 that keeps objects under a data
-//! directory. It checks signatures and checksums like a real store, but has
-//! no storage classes.
+//! directory. It checks signatures and checksums like a real store (see
+//! [`crate::embedded_store`] for what it adds to `s3s-fs` to be as strict as
+//! R2), but has no storage classes.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -40,8 +41,8 @@ impl EmbeddedStore {
     ) -> Result<EmbeddedStore> {
         std::fs::create_dir_all(root)
             .map_err(|e| Error::Internal(format!("create {}: {e}", root.display())))?;
-        let filesystem =
-            s3s_fs::FileSystem::new(root).map_err(|e| Error::Internal(format!("s3s-fs: {e:?}")))?;
+        let filesystem = crate::embedded_store::StrictFileSystem::new(root)
+            .map_err(|e| Error::Internal(format!("s3s-fs in {}: {e}", root.display())))?;
         let mut builder = S3ServiceBuilder::new(filesystem);
         builder.set_auth(SimpleAuth::from_single(
             access_key_id.to_string(),

@@ -39,6 +39,25 @@ pub enum Error {
     ObjectMissing,
     #[error("the cursor has expired or is unknown")]
     CursorReset,
+    /// A per-address or per-device limit (see [`crate::limits`]); answered 429 with `Retry-After`.
+    #[error("too many {what}; try again in {retry_after_seconds} s")]
+    RateLimited {
+        /// The limit's name in metrics (`pairing_attempts`, `failed_auth`, `pairing_codes`).
+        limit: &'static str,
+        /// What was counted, in words ("pairing attempts from this address").
+        what: &'static str,
+        retry_after_seconds: u64,
+    },
+    #[error("the request body is larger than the limit of {limit_bytes} bytes ({} KiB)", .limit_bytes / 1024)]
+    PayloadTooLarge { limit_bytes: u64 },
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// The request did not finish in time (the server's `--request-timeout-seconds`).
+    #[error("the request did not finish within {seconds} s; try again")]
+    RequestTimeout { seconds: u64 },
+    /// Readiness: a dependency (database, object store) is unreachable.
+    #[error("not ready: {0}")]
+    NotReady(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -75,6 +94,10 @@ impl Error {
             Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Error::ReservationExpired | Error::CursorReset => StatusCode::GONE,
             Error::ObjectMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::RequestTimeout { .. } | Error::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_)
             | Error::Migrate(_)
             | Error::ObjectStore { .. }
@@ -95,6 +118,11 @@ impl Error {
             Error::ObjectMismatch(_) => "object_mismatch",
             Error::ObjectMissing => "object_missing",
             Error::CursorReset => "cursor_reset",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
+            Error::RequestTimeout { .. } => "request_timeout",
+            Error::NotReady(_) => "not_ready",
             Error::Database(_)
             | Error::Migrate(_)
             | Error::ObjectStore { .. }
@@ -123,23 +151,100 @@ impl Error {
             error: self.code().to_string(),
             message,
             quota,
+            request_id: current_request_id(),
         }
+    }
+}
+
+tokio::task_local! {
+    /// The id of the request being handled (set by the HTTP middleware), so
+    /// every error body carries it without threading it through handlers.
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The JSON body for an answer the framework produced itself (unknown route,
+/// wrong method, unparsable path, oversized body…), from its status and its
+/// plain-text reason.
+pub fn rejection_body(status: StatusCode, text: &str, request_id: Option<String>) -> ErrorBody {
+    let (error, default_message) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request is malformed"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "missing, invalid or revoked credentials"),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "no such route; see /openapi.json for the API's routes",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not accept that method; the Allow header lists the ones it does",
+        ),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request was not received in time"),
+        StatusCode::LENGTH_REQUIRED => ("length_required", "send a Content-Length header"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+        StatusCode::URI_TOO_LONG => ("uri_too_long", "the URL is too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ("unprocessable", "the request body has the wrong shape")
+        }
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests; try again later"),
+        status if status.is_server_error() => ("internal", "internal error"),
+        _ => ("http_error", "the request was refused"),
+    };
+    let text = text.trim();
+    // Framework reasons are short and about the request; server-side text is never echoed.
+    let message = if text.is_empty() || status.is_server_error() || text.len() > 500 {
+        default_message.to_string()
+    } else {
+        format!("{default_message}: {text}")
+    };
+    ErrorBody {
+        error: error.to_string(),
+        message,
+        quota: None,
+        request_id,
     }
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, Error::NotReady(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        (status, axum::Json(self.body())).into_response()
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if let Error::RateLimited {
+            retry_after_seconds,
+            ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_seconds),
+            );
+        }
+        response
     }
 }
 
 impl From<axum::extract::rejection::JsonRejection> for Error {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Error {
-        Error::BadRequest(rejection.body_text())
+        match rejection.status() {
+            // The body limit: a PAYLOAD_TOO_LARGE the middleware did not see
+            // coming (chunked body without Content-Length).
+            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge {
+                limit_bytes: crate::limits::current_body_limit() as u64,
+            },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ),
+            _ => Error::BadRequest(rejection.body_text()),
+        }
     }
 }
 

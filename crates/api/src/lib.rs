@@ -28,8 +28,12 @@ pub mod auth;
 pub mod clock;
 pub mod db;
 pub mod embedded;
+pub mod embedded_store;
 pub mod error;
+pub mod http_server;
+pub mod limits;
 pub mod local;
+pub mod metrics;
 pub mod names;
 pub mod routes;
 pub mod server;
@@ -37,19 +41,20 @@ pub mod service;
 pub mod store;
 
 pub use error::{Error, Result};
-pub use routes::{router, ApiDoc, AppState};
+pub use routes::{app, router, ApiDoc, AppState};
 pub use service::{Api, DeviceContext, Settings};
 
 use std::future::Future;
 
-/// Serves the API on `listener` until `shutdown` resolves. Tests bring their
-/// own listener on `127.0.0.1:0`; the binary binds the configured address.
+/// Serves the API on `listener` until `shutdown` resolves, with the timeouts,
+/// connection caps, body limit and rate limits of `api.settings.http` (see
+/// [`http_server`]). Tests bring their own listener on `127.0.0.1:0`; the
+/// binary binds the configured address.
 pub async fn launch(
     listener: tokio::net::TcpListener,
     api: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(api))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (app, hygiene) = app(api);
+    http_server::serve(listener, app, hygiene, shutdown).await
 }

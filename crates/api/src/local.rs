@@ -29,14 +29,28 @@ impl LocalApi {
         let mut options = ServeOptions::embedded(data_dir);
         configure(&mut options);
         let built = runtime.block_on(build(options))?;
-        let store = built.embedded.as_ref().map(|e| e.config.clone()).ok_or_else(|| Error::Internal("no embedded store".into()))?;
+        let store = built
+            .embedded
+            .as_ref()
+            .map(|e| e.config.clone())
+            .ok_or_else(|| Error::Internal("no embedded store".into()))?;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .map_err(|e| Error::Internal(format!("bind: {e}")))?;
-        let base = format!("http://{}", listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?);
+        let base = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map_err(|e| Error::Internal(e.to_string()))?
+        );
         let api = built.api.clone();
         runtime.spawn(async move { crate::launch(listener, api, std::future::pending()).await });
-        Ok(LocalApi { base, store, built, runtime })
+        Ok(LocalApi {
+            base,
+            store,
+            built,
+            runtime,
+        })
     }
 
     /// A new organization (with a byte limit if given) and a device token in it.
@@ -44,10 +58,22 @@ impl LocalApi {
         let api = self.built.api.clone();
         let organization = organization.to_string();
         self.runtime.block_on(async move {
-            let org = api.create_organization(&CreateOrganizationRequest { name: organization, tier: Tier::Business }).await?;
+            let org = api
+                .create_organization(&CreateOrganizationRequest {
+                    name: organization,
+                    tier: Tier::Business,
+                })
+                .await?;
             if let Some(limit) = limit_bytes {
-                api.set_plan(org.id, &SetPlanRequest { tier: Tier::Custom, add_ons: Vec::new(), limit_override_bytes: Some(limit) })
-                    .await?;
+                api.set_plan(
+                    org.id,
+                    &SetPlanRequest {
+                        tier: Tier::Custom,
+                        add_ons: Vec::new(),
+                        limit_override_bytes: Some(limit),
+                    },
+                )
+                .await?;
             }
             Ok(api.issue_device_token(org.id, "device").await?.token)
         })

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use photopro_api::limits::{HttpSettings, RateLimit};
 use photopro_api::server::{build, spawn_maintenance, ServeOptions};
 use photopro_api::store::StoreConfig;
 use photopro_api::Settings;
@@ -36,6 +37,8 @@ enum Command {
         /// Smallest multipart part handed out, in bytes (never below S3's 5 MiB).
         #[arg(long, env = "PHOTOPRO_MIN_PART_BYTES", default_value_t = Settings::default().min_part_bytes)]
         min_part_bytes: u64,
+        #[command(flatten)]
+        http: HttpArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -83,6 +86,58 @@ struct Common {
     /// The admin credential. Default: generated into <data-dir>/admin-token.
     #[arg(long, env = "PHOTOPRO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+}
+
+/// Timeouts, caps and rate limits of the HTTP server (see docs/api.md, "Production").
+#[derive(Args)]
+struct HttpArgs {
+    /// Close connections that do not send a request's headers within this time (also the keep-alive idle limit).
+    #[arg(long, env = "PHOTOPRO_HEADER_READ_TIMEOUT_SECONDS", default_value_t = HttpSettings::default().header_read_timeout.as_secs())]
+    header_read_timeout_seconds: u64,
+    /// Answer 503 request_timeout when a request takes longer than this.
+    #[arg(long, env = "PHOTOPRO_REQUEST_TIMEOUT_SECONDS", default_value_t = HttpSettings::default().request_timeout.as_secs())]
+    request_timeout_seconds: u64,
+    /// Open connections across all clients (keep well below `ulimit -n`).
+    #[arg(long, env = "PHOTOPRO_MAX_CONNECTIONS", default_value_t = HttpSettings::default().max_connections)]
+    max_connections: usize,
+    /// Open connections from one client address.
+    #[arg(long, env = "PHOTOPRO_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = HttpSettings::default().max_connections_per_address)]
+    max_connections_per_address: usize,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, env = "PHOTOPRO_MAX_BODY_BYTES", default_value_t = HttpSettings::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Behind a proxy/balancer that sets X-Forwarded-For: take the client address from its last entry.
+    #[arg(long, env = "PHOTOPRO_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
+    trust_proxy: bool,
+    /// Serve /metrics without the admin token (only where the public cannot reach it).
+    #[arg(long, env = "PHOTOPRO_METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
+    metrics_public: bool,
+    /// Pairing attempts per client address, AMOUNT/SECONDS (0: no limit).
+    #[arg(long, env = "PHOTOPRO_RATE_PAIRING_ATTEMPTS", default_value_t = HttpSettings::default().pairing_attempts, value_parser = RateLimit::parse)]
+    rate_pairing_attempts: RateLimit,
+    /// Failed authentications per client address, AMOUNT/SECONDS (0: no limit).
+    #[arg(long, env = "PHOTOPRO_RATE_FAILED_AUTH", default_value_t = HttpSettings::default().failed_auth, value_parser = RateLimit::parse)]
+    rate_failed_auth: RateLimit,
+    /// Pairing codes created per device, AMOUNT/SECONDS (0: no limit).
+    #[arg(long, env = "PHOTOPRO_RATE_PAIRING_CODES", default_value_t = HttpSettings::default().pairing_codes, value_parser = RateLimit::parse)]
+    rate_pairing_codes: RateLimit,
+}
+
+impl HttpArgs {
+    fn settings(&self) -> HttpSettings {
+        HttpSettings {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds.max(1)),
+            max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address.max(1),
+            max_body_bytes: self.max_body_bytes,
+            trust_proxy: self.trust_proxy,
+            metrics_public: self.metrics_public,
+            pairing_attempts: self.rate_pairing_attempts,
+            failed_auth: self.rate_failed_auth,
+            pairing_codes: self.rate_pairing_codes,
+        }
+    }
 }
 
 impl Common {
@@ -191,11 +246,13 @@ async fn main() -> anyhow::Result<()> {
             maintenance_seconds,
             multipart_threshold_bytes,
             min_part_bytes,
+            http,
             common,
         } => {
             let mut options = common.options();
             options.settings.multipart_threshold_bytes = multipart_threshold_bytes;
             options.settings.min_part_bytes = min_part_bytes;
+            options.settings.http = http.settings();
             let built = build(options).await.context("starting the API")?;
             if let Some(embedded) = &built.embedded {
                 tracing::info!(address = %embedded.address, "embedded object store (s3s-fs) running");

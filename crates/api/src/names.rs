@@ -7,65 +7,24 @@
 //! (fullwidth solidus, one-dot leaders) or that render as them (division slash,
 //! fraction slash), plus invisible and bidirectional-override characters.
 
-use photopro_wire::MAX_MODIFIED_AT_MS;
-use unicode_normalization::UnicodeNormalization;
+use photopro_wire::{MAX_MODIFIED_AT_MS, MIN_MODIFIED_AT_MS};
 
 use crate::error::{Error, Result};
 
-/// Longest accepted name, in bytes (the common file-system limit).
-pub const MAX_NAME_BYTES: usize = 255;
-
-/// Characters that look like a path separator but are not folded into one by NFKC.
-const SEPARATOR_LOOKALIKES: &[char] = &[
-    '\u{2215}', '\u{2044}', '\u{29F8}', '\u{29F9}', '\u{FE68}', '\u{2216}',
-];
+/// Longest accepted name, in bytes of NFC UTF-8 (the common file-system limit).
+pub const MAX_NAME_BYTES: usize = photopro_wire::names::MAX_NAME_BYTES;
 
 /// Validates a file or folder name and returns it in NFC, the form stored.
+/// The policy itself is [`photopro_wire::names::validate`], shared with the
+/// sync clients and their fakes so that both sides give the same answers.
 pub fn validate_name(name: &str) -> Result<String> {
-    if name.is_empty() || name.trim().is_empty() {
-        return Err(Error::bad_request("a name must not be empty"));
-    }
-    if name.len() > MAX_NAME_BYTES {
-        return Err(Error::bad_request("a name must be at most 255 bytes"));
-    }
-    let folded: String = name.nfkc().collect();
-    if folded.contains(['/', '\\', '\0']) || name.contains(SEPARATOR_LOOKALIKES) {
-        return Err(Error::bad_request(
-            "a name must not contain path separators or NUL",
-        ));
-    }
-    if folded
-        .chars()
-        .any(|c| c.is_control() || is_invisible_or_bidi(c))
-    {
-        return Err(Error::bad_request(
-            "a name must not contain control, invisible or bidi characters",
-        ));
-    }
-    let trimmed = folded.trim_end_matches([' ', '.']);
-    if trimmed.is_empty() || folded == "." || folded == ".." {
-        return Err(Error::bad_request(
-            "a name must not be '.' or '..' or only dots",
-        ));
-    }
-    if name != name.trim() {
-        return Err(Error::bad_request(
-            "a name must not start or end with spaces",
-        ));
-    }
-    Ok(name.nfc().collect())
+    photopro_wire::names::validate(name).map_err(|e| Error::bad_request(e.to_string()))
 }
 
 /// The key under which sibling names must be unique: NFKC and lowercase, so
 /// "Kitchen", "KITCHEN" and a fullwidth "Ｋｉｔｃｈｅｎ" are one name.
 pub fn name_key(name: &str) -> String {
-    name.nfkc().collect::<String>().to_lowercase()
-}
-
-fn is_invisible_or_bidi(c: char) -> bool {
-    matches!(c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+    photopro_wire::names::name_key(name)
 }
 
 /// Validates a lowercase hex SHA-256 digest.
@@ -83,13 +42,14 @@ pub fn validate_sha256(hex_digest: &str) -> Result<[u8; 32]> {
 }
 
 /// Validates a file modification time (Unix milliseconds): none, or from
-/// 1970 up to [`MAX_MODIFIED_AT_MS`] (year 3000). A negative or later value is
-/// a client bug (seconds vs. nanoseconds, an unset clock), refused rather than
-/// stored and handed to every other device.
+/// [`MIN_MODIFIED_AT_MS`] (1601, before which no file system dates a file;
+/// scanned film is dated before 1970) up to [`MAX_MODIFIED_AT_MS`] (year
+/// 3000). Anything else is a client bug (seconds vs. nanoseconds, an unset
+/// clock), refused rather than stored and handed to every other device.
 pub fn validate_modified_at(modified_at: Option<i64>) -> Result<Option<i64>> {
     match modified_at {
-        Some(ms) if !(0..=MAX_MODIFIED_AT_MS).contains(&ms) => Err(Error::bad_request(format!(
-            "modified_at must be Unix milliseconds from 0 to {MAX_MODIFIED_AT_MS} (year 3000)"
+        Some(ms) if !photopro_wire::names::modified_at_in_range(ms) => Err(Error::bad_request(format!(
+            "modified_at must be Unix milliseconds from {MIN_MODIFIED_AT_MS} (year 1601) to {MAX_MODIFIED_AT_MS} (year 3000)"
         ))),
         other => Ok(other),
     }
@@ -98,19 +58,22 @@ pub fn validate_modified_at(modified_at: Option<i64>) -> Result<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_normalization::UnicodeNormalization;
 
     #[test]
-    fn modified_at_is_unix_milliseconds_up_to_the_year_3000() {
+    fn modified_at_is_unix_milliseconds_from_1601_to_the_year_3000() {
         for ok in [
             None,
             Some(0),
+            Some(-157_766_400_000), // 1965: scanned film
+            Some(MIN_MODIFIED_AT_MS),
             Some(1_700_000_000_123),
             Some(MAX_MODIFIED_AT_MS),
         ] {
             assert_eq!(validate_modified_at(ok).unwrap(), ok);
         }
         for bad in [
-            -1,
+            MIN_MODIFIED_AT_MS - 1,
             i64::MIN,
             MAX_MODIFIED_AT_MS + 1,
             i64::MAX,
@@ -158,6 +121,22 @@ mod tests {
             assert!(validate_name(name).is_err(), "{name:?} should be refused");
         }
         assert!(validate_name(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn the_255_byte_limit_applies_after_nfc() {
+        // U+FB2C (3 bytes) becomes U+05E9 U+05BC U+05C1 (6 bytes) in NFC:
+        // 85 of them are 255 bytes as sent and 510 as stored.
+        let expanding = "\u{FB2C}".repeat(85);
+        assert_eq!(expanding.len(), 255);
+        assert!(validate_name(&expanding).is_err());
+        // 42 of them are 252 bytes after NFC: fine.
+        let stored = validate_name(&"\u{FB2C}".repeat(42)).unwrap();
+        assert!(stored.len() <= MAX_NAME_BYTES);
+        // Decomposed input that NFC shortens to 255 bytes is accepted.
+        let decomposed = "e\u{0301}".repeat(127) + "x";
+        assert!(decomposed.len() > 255);
+        assert_eq!(validate_name(&decomposed).unwrap().len(), 255);
     }
 
     proptest::proptest! {

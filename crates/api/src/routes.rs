@@ -14,6 +14,8 @@ use utoipa::OpenApi;
 
 use crate::auth;
 use crate::error::{Error, Result};
+use crate::http_server::Hygiene;
+use crate::limits::ClientAddr;
 use crate::service::{parse_id, price_list, Api, DeviceContext};
 
 pub type AppState = Arc<Api>;
@@ -28,6 +30,61 @@ pub struct AppJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(Error))]
 pub struct AppQuery<T>(pub T);
 
+/// Who is calling, for rate limits: the client address and the HTTP layer's
+/// limiters (absent when the router is served without [`app`]'s middleware).
+pub struct Client {
+    pub hygiene: Option<Arc<Hygiene>>,
+    pub addr: ClientAddr,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client {
+            hygiene: parts.extensions.get::<Arc<Hygiene>>().cloned(),
+            addr: parts
+                .extensions
+                .get::<ClientAddr>()
+                .copied()
+                .unwrap_or(ClientAddr(None)),
+        })
+    }
+}
+
+impl Client {
+    /// Authenticates with `check`, counting failures against the address's
+    /// failed-authentication budget; an address that used it up gets 429
+    /// before its token is even looked at.
+    async fn authenticate<T>(
+        &self,
+        check: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let key = self.addr.key();
+        if let Some(hygiene) = &self.hygiene {
+            if let Err(wait) = hygiene.failed_auth.check(&key) {
+                return Err(hygiene.refuse(
+                    "failed_auth",
+                    "failed authentications from this address",
+                    wait,
+                ));
+            }
+        }
+        let result = check.await;
+        if let (Err(Error::Unauthorized), Some(hygiene)) = (&result, &self.hygiene) {
+            hygiene.failed_auth.record(&key);
+        }
+        result
+    }
+}
+
+fn bearer_header(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+}
+
 /// The authenticated device of a request (`Authorization: Bearer ppd_…`).
 pub struct DeviceAuth(pub DeviceContext);
 
@@ -35,12 +92,12 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, api: &AppState) -> Result<Self> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok());
-        let token = auth::bearer(header)?;
-        Ok(DeviceAuth(api.authenticate(token).await?))
+        let Ok(client) = Client::from_request_parts(parts, api).await;
+        let header = bearer_header(parts);
+        let context = client
+            .authenticate(async { api.authenticate(auth::bearer(header)?).await })
+            .await?;
+        Ok(DeviceAuth(context))
     }
 }
 
@@ -51,28 +108,48 @@ impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, api: &AppState) -> Result<Self> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok());
-        api.check_admin(auth::bearer(header)?)?;
+        let Ok(client) = Client::from_request_parts(parts, api).await;
+        let header = bearer_header(parts);
+        client
+            .authenticate(async { api.check_admin(auth::bearer(header)?) })
+            .await?;
         Ok(AdminAuth)
     }
 }
 
-/// The route table.
+/// The route table with the HTTP middleware ([`crate::http_server::middleware`]:
+/// request ids, JSON errors, body limit, request timeout, metrics) and the
+/// shared state of the rate limiters, configured by `api.settings.http`.
+pub fn app(api: AppState) -> (Router, Arc<Hygiene>) {
+    let hygiene = Arc::new(Hygiene::new(api.settings.http.clone()));
+    let app = router(api)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            hygiene.settings.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hygiene.clone(),
+            crate::http_server::middleware,
+        ));
+    (app, hygiene)
+}
+
+/// The route table alone (see [`app`] for what serves it).
 pub fn router(api: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/livez", get(health))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/tiers", get(tiers))
         .route("/v1/devices/pair", post(pair_device))
         .route("/v1/devices", get(list_devices))
         .route("/v1/devices/{id}", axum::routing::delete(revoke_device))
         .route("/v1/pairing-codes", post(create_pairing_code))
-        .route("/v1/uploads", post(reserve))
+        .route("/v1/uploads", post(reserve).get(list_uploads))
         .route("/v1/uploads/{id}", get(upload_status).delete(cancel_upload))
         .route("/v1/uploads/{id}/complete", post(complete_upload))
+        .route("/v1/uploads/{id}/parts", post(part_urls))
         .route("/v1/assets", get(list_assets))
         .route("/v1/assets/copy", post(copy_asset))
         .route(
@@ -123,7 +200,7 @@ pub fn router(api: AppState) -> Router {
     info(title = "PhotoProOS Storage API", description = "Quota, presigned uploads and the change journal. \
         All sizes are bytes in binary units (1 GiB = 2^30 bytes, 1 TiB = 2^40 bytes); times are Unix seconds."),
     paths(
-        health, tiers, pair_device, list_devices, revoke_device, create_pairing_code, reserve, upload_status, cancel_upload,
+        health, readyz, tiers, pair_device, list_devices, revoke_device, create_pairing_code, reserve, list_uploads, upload_status, cancel_upload, part_urls,
         complete_upload, copy_asset, list_assets, get_asset, rename_asset, trash_asset, restore_asset, move_asset, purge_asset,
         set_storage_class, download_asset, list_folders, create_folder, get_folder, update_folder, trash_folder,
         restore_folder, move_folder, changes, latest_cursor, usage, get_settings, put_settings,
@@ -131,7 +208,7 @@ pub fn router(api: AppState) -> Router {
         admin_issue_token, admin_pairing_code, admin_revoke_device, admin_maintenance
     ),
     components(schemas(wire::ErrorBody, wire::Change)),
-    modifiers(&BearerSecurity)
+    modifiers(&BearerSecurity, &CommonErrors)
 )]
 pub struct ApiDoc;
 
@@ -152,9 +229,139 @@ impl utoipa::Modify for BearerSecurity {
     }
 }
 
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "The process is up")))]
+/// Every operation can also answer these, with an `ErrorBody` (listed once
+/// here instead of on every handler).
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for (mutation, operation) in [
+                (false, &mut item.get),
+                (true, &mut item.put),
+                (true, &mut item.post),
+                (false, &mut item.delete),
+                (true, &mut item.patch),
+            ]
+            .into_iter()
+            .filter_map(|(mutation, operation)| operation.as_mut().map(|op| (mutation, op)))
+            {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                };
+                add("400", "bad_request: malformed JSON, parameters or values");
+                if secured {
+                    add(
+                        "401",
+                        "unauthorized: missing, invalid or revoked credentials",
+                    );
+                }
+                add("404", "not_found");
+                if secured && mutation {
+                    // Found by the schemathesis run: PATCH /v1/folders/{id} answered an undocumented 409.
+                    add(
+                        "409",
+                        "conflict: the name is taken in that folder, a folder would contain itself, \
+                         or the object's state does not allow the change",
+                    );
+                }
+                add("405", "method_not_allowed");
+                add(
+                    "413",
+                    "payload_too_large: the body is over the server's limit",
+                );
+                add(
+                    "415",
+                    "unsupported_media_type: send JSON with Content-Type: application/json",
+                );
+                add(
+                    "429",
+                    "rate_limited: too many pairing attempts, failed authentications or pairing codes; \
+                     wait the `Retry-After` seconds",
+                );
+                add("503", "request_timeout or not_ready");
+            }
+        }
+    }
+}
+
+/// Liveness (also `/livez`): the process is up and serving.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The process is up", body = String)))]
 async fn health() -> &'static str {
     "ok"
+}
+
+/// Readiness: the database answers and the object store is reachable.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready for traffic", body = String),
+    (status = 503, description = "not_ready: the message names what is unreachable", body = wire::ErrorBody)))]
+async fn readyz(State(api): State<AppState>) -> Result<&'static str> {
+    let limit = std::time::Duration::from_secs(5);
+    match tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(&api.db.pool)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: database");
+            return Err(Error::NotReady("the database does not answer".into()));
+        }
+        Err(_) => {
+            return Err(Error::NotReady(
+                "the database did not answer within 5 s".into(),
+            ))
+        }
+    }
+    // A HEAD of a key that never exists: "not found" proves the store answers.
+    match tokio::time::timeout(limit, api.store.head("readyz/probe")).await {
+        Ok(Ok(_)) => Ok("ready"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: object store");
+            Err(Error::NotReady("the object store does not answer".into()))
+        }
+        Err(_) => Err(Error::NotReady(
+            "the object store did not answer within 5 s".into(),
+        )),
+    }
+}
+
+/// Prometheus text format; the admin token is required unless `--metrics-public`.
+async fn metrics(
+    State(api): State<AppState>,
+    client: Client,
+    parts: Parts,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let Some(hygiene) = client.hygiene.clone() else {
+        return Err(Error::NotFound("route"));
+    };
+    if !hygiene.settings.metrics_public {
+        let header = bearer_header(&parts);
+        client
+            .authenticate(async { api.check_admin(auth::bearer(header)?) })
+            .await?;
+    }
+    let text = hygiene.metrics.render(&api).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
@@ -170,8 +377,19 @@ async fn tiers() -> Json<wire::PriceList> {
     responses((status = 201, body = wire::DeviceToken), (status = 401, body = wire::ErrorBody)))]
 async fn pair_device(
     State(api): State<AppState>,
+    client: Client,
     AppJson(request): AppJson<wire::PairDeviceRequest>,
 ) -> Result<(StatusCode, Json<wire::DeviceToken>)> {
+    // Every attempt counts, so concurrent guesses cannot overshoot the budget.
+    if let Some(hygiene) = &client.hygiene {
+        if let Err(wait) = hygiene.pairing_attempts.acquire(&client.addr.key()) {
+            return Err(hygiene.refuse(
+                "pairing_attempts",
+                "pairing attempts from this address",
+                wait,
+            ));
+        }
+    }
     Ok((StatusCode::CREATED, Json(api.pair_device(&request).await?)))
 }
 
@@ -198,8 +416,18 @@ async fn revoke_device(
 #[utoipa::path(post, path = "/v1/pairing-codes", security(("device" = [])), responses((status = 201, body = wire::PairingCode)))]
 async fn create_pairing_code(
     State(api): State<AppState>,
+    client: Client,
     DeviceAuth(ctx): DeviceAuth,
 ) -> Result<(StatusCode, Json<wire::PairingCode>)> {
+    if let Some(hygiene) = &client.hygiene {
+        if let Err(wait) = hygiene.pairing_codes.acquire(&ctx.device_id.to_string()) {
+            return Err(hygiene.refuse(
+                "pairing_codes",
+                "pairing codes created by this device",
+                wait,
+            ));
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(api.create_pairing_code(ctx.organization_id).await?),
@@ -221,6 +449,25 @@ async fn reserve(
         StatusCode::CREATED,
         Json(api.reserve(&ctx, &request).await?),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadsQuery {
+    state: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/uploads", security(("device" = [])), params(("state" = Option<String>, Query, description = "only `open` (the default)")),
+    responses((status = 200, description = "The calling device's open reservations, oldest first, to resume or cancel", body = wire::OpenUploadList),
+        (status = 400, body = wire::ErrorBody)))]
+async fn list_uploads(
+    State(api): State<AppState>,
+    DeviceAuth(ctx): DeviceAuth,
+    AppQuery(query): AppQuery<UploadsQuery>,
+) -> Result<Json<wire::OpenUploadList>> {
+    if query.state.as_deref().is_some_and(|state| state != "open") {
+        return Err(Error::bad_request("state must be `open`"));
+    }
+    Ok(Json(api.open_uploads(&ctx).await?))
 }
 
 #[utoipa::path(get, path = "/v1/uploads/{id}", security(("device" = [])), params(("id" = String, Path)),
@@ -246,6 +493,22 @@ async fn cancel_upload(
     api.cancel_reservation(&ctx, parse_id(&id, "reservation")?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/uploads/{id}/parts", security(("device" = [])), params(("id" = String, Path)),
+    request_body = wire::PartUrlsRequest,
+    responses((status = 200, description = "Presigned part URLs, each bound to the declared SHA-256 of its part", body = wire::PartUrls),
+        (status = 400, body = wire::ErrorBody), (status = 409, body = wire::ErrorBody), (status = 410, body = wire::ErrorBody)))]
+async fn part_urls(
+    State(api): State<AppState>,
+    DeviceAuth(ctx): DeviceAuth,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<wire::PartUrlsRequest>,
+) -> Result<Json<wire::PartUrls>> {
+    Ok(Json(
+        api.part_urls(&ctx, parse_id(&id, "reservation")?, &request)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/uploads/{id}/complete", security(("device" = [])), params(("id" = String, Path)),
@@ -629,5 +892,7 @@ async fn admin_maintenance(
     State(api): State<AppState>,
     _admin: AdminAuth,
 ) -> Result<Json<wire::MaintenanceReport>> {
-    Ok(Json(api.run_maintenance().await?))
+    let result = api.run_maintenance().await;
+    crate::server::maintenance_stats().record(&result, api.now());
+    Ok(Json(result?))
 }

@@ -140,7 +140,9 @@ pub fn spawn_maintenance(api: Arc<Api>, interval: Duration) -> tokio::task::Join
         let mut ticker = tokio::time::interval(interval);
         loop {
             ticker.tick().await;
-            match api.run_maintenance().await {
+            let result = api.run_maintenance().await;
+            maintenance_stats().record(&result, api.now());
+            match result {
                 Ok(report) if report != Default::default() => {
                     tracing::info!(?report, "maintenance")
                 }
@@ -149,4 +151,50 @@ pub fn spawn_maintenance(api: Arc<Api>, interval: Duration) -> tokio::task::Join
             }
         }
     })
+}
+
+/// What this process's maintenance passes did, for `/metrics`.
+#[derive(Debug, Default, Clone)]
+pub struct MaintenanceSnapshot {
+    pub runs: u64,
+    pub failures: u64,
+    pub last_run_unix: i64,
+    /// Every numeric field of [`photopro_wire::MaintenanceReport`], summed.
+    pub totals: std::collections::BTreeMap<String, u64>,
+}
+
+/// The shared place where maintenance passes (the periodic loop and
+/// `POST /admin/v1/maintenance`) leave their reports.
+#[derive(Debug, Default)]
+pub struct MaintenanceStats(std::sync::Mutex<MaintenanceSnapshot>);
+
+impl MaintenanceStats {
+    pub fn record(&self, result: &Result<photopro_wire::MaintenanceReport>, now: i64) {
+        let mut stats = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(report) => {
+                stats.runs += 1;
+                stats.last_run_unix = now;
+                // Through JSON so that counters added to the report later are exported too.
+                if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(report) {
+                    for (field, value) in fields {
+                        if let Some(n) = value.as_u64() {
+                            *stats.totals.entry(field).or_default() += n;
+                        }
+                    }
+                }
+            }
+            Err(_) => stats.failures += 1,
+        }
+    }
+
+    pub fn snapshot(&self) -> MaintenanceSnapshot {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The process-wide [`MaintenanceStats`].
+pub fn maintenance_stats() -> &'static MaintenanceStats {
+    static STATS: std::sync::OnceLock<MaintenanceStats> = std::sync::OnceLock::new();
+    STATS.get_or_init(MaintenanceStats::default)
 }

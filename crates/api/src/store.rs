@@ -118,7 +118,9 @@ impl ObjectStore {
     }
 
     /// A presigned PUT bound to the exact size and SHA-256 of the content, so
-    /// the URL cannot store anything else even if it is replayed.
+    /// the URL cannot store anything else even if it is replayed, and
+    /// conditional (`If-None-Match: *`, signed): it can only create the key,
+    /// never overwrite it, so a completed object is write-once.
     pub async fn presign_put(
         &self,
         key: &str,
@@ -135,6 +137,7 @@ impl ObjectStore {
             .key(key)
             .content_length(size_bytes as i64)
             .checksum_sha256(checksum)
+            .if_none_match("*")
             .presigned(Self::presigning(start, ttl_seconds)?)
             .await
             .map_err(|e| Error::store("presign put", e))?;
@@ -155,12 +158,16 @@ impl ObjectStore {
             .ok_or_else(|| Error::store("create multipart upload", "no upload id"))
     }
 
+    /// A presigned UploadPart bound to the part's exact size and SHA-256
+    /// (a signed header the store checks before it keeps the part).
+    #[allow(clippy::too_many_arguments)]
     pub async fn presign_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: u32,
         size_bytes: u64,
+        sha256: &[u8; 32],
         start: i64,
         ttl_seconds: i64,
     ) -> Result<Presigned> {
@@ -172,6 +179,7 @@ impl ObjectStore {
             .upload_id(upload_id)
             .part_number(part_number as i32)
             .content_length(size_bytes as i64)
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha256))
             .presigned(Self::presigning(start, ttl_seconds)?)
             .await
             .map_err(|e| Error::store("presign part", e))?;
@@ -290,6 +298,39 @@ impl ObjectStore {
         }
         parts.sort();
         Ok(Some(parts))
+    }
+
+    /// Reads the object back and hashes it (streaming, constant memory):
+    /// its size and SHA-256, or `None` when it does not exist. The proof the
+    /// API relies on when the store reports no whole-object checksum.
+    pub async fn read_sha256(&self, key: &str) -> Result<Option<(u64, [u8; 32])>> {
+        use sha2::Digest as _;
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if is_missing(e.raw_response().map(|r| r.status().as_u16()), e.code()) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(Error::store("read object back", e)),
+        };
+        let mut body = output.body;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| Error::store("read object back", e))?
+        {
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((size, hasher.finalize().into())))
     }
 
     /// HEAD the object; `None` when it does not exist.
@@ -474,6 +515,99 @@ impl ObjectStore {
             .map_err(|e| Error::store("presign get", e))?;
         Ok(presigned(&request))
     }
+
+    /// One page (up to 1,000) of the objects under `prefix` (ListObjectsV2),
+    /// and the token of the next page if there is one. For the orphan sweep.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<(Vec<ListedObject>, Option<String>)> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_continuation_token(continuation.clone())
+            .send()
+            .await
+            .map_err(|e| Error::store("list objects", e))?;
+        let objects = output
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                Some(ListedObject {
+                    key: object.key()?.to_string(),
+                    size_bytes: object.size().unwrap_or(0).max(0) as u64,
+                    last_modified: object.last_modified().map(|t| t.secs()),
+                })
+            })
+            .collect();
+        let next = match (output.is_truncated(), output.next_continuation_token()) {
+            (Some(true), Some(next)) if continuation.as_deref() != Some(next) => {
+                Some(next.to_string())
+            }
+            _ => None,
+        };
+        Ok((objects, next))
+    }
+
+    /// The multipart uploads in progress under `prefix` (ListMultipartUploads,
+    /// all pages): `(key, upload id, initiated at)`. `None` when the store
+    /// does not implement the call (the embedded s3s-fs store does not).
+    pub async fn list_multipart_uploads(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, String, Option<i64>)>>> {
+        let mut uploads = Vec::new();
+        let mut markers: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let output = match self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(markers.0.clone())
+                .set_upload_id_marker(markers.1.clone())
+                .send()
+                .await
+            {
+                Ok(output) => output,
+                Err(e)
+                    if e.raw_response().is_some_and(|r| r.status().as_u16() == 501)
+                        || e.code() == Some("NotImplemented") =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(Error::store("list multipart uploads", e)),
+            };
+            for upload in output.uploads() {
+                if let (Some(key), Some(upload_id)) = (upload.key(), upload.upload_id()) {
+                    uploads.push((
+                        key.to_string(),
+                        upload_id.to_string(),
+                        upload.initiated().map(|t| t.secs()),
+                    ));
+                }
+            }
+            let next = (
+                output.next_key_marker().map(str::to_string),
+                output.next_upload_id_marker().map(str::to_string),
+            );
+            if output.is_truncated() != Some(true) || next.0.is_none() || next == markers {
+                return Ok(Some(uploads));
+            }
+            markers = next;
+        }
+    }
+}
+
+/// An object as listed: its key, size and last modification (Unix seconds).
+#[derive(Debug, Clone)]
+pub struct ListedObject {
+    pub key: String,
+    pub size_bytes: u64,
+    pub last_modified: Option<i64>,
 }
 
 /// Whether a failed request means "no such object" (a 404 or `NoSuchKey`).

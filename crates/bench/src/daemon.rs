@@ -33,13 +33,24 @@ fn photopro_binary(given: Option<PathBuf>) -> Result<PathBuf> {
 /// A scratch directory under `dir`, else on tmpfs (/dev/shm) when present so a
 /// large library does not fill the disk, else the system temp dir.
 fn scratch(dir: Option<PathBuf>) -> Result<tempfile::TempDir> {
-    let base = dir.unwrap_or_else(|| if Path::new("/dev/shm").is_dir() { "/dev/shm".into() } else { std::env::temp_dir() });
-    Ok(tempfile::Builder::new().prefix("photopro-bench-").tempdir_in(base)?)
+    let base = dir.unwrap_or_else(|| {
+        if Path::new("/dev/shm").is_dir() {
+            "/dev/shm".into()
+        } else {
+            std::env::temp_dir()
+        }
+    });
+    Ok(tempfile::Builder::new()
+        .prefix("photopro-bench-")
+        .tempdir_in(base)?)
 }
 
 fn set_settled(path: &Path) -> Result<()> {
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options().write(true).open(path)?.set_modified(an_hour_ago)?;
+    std::fs::File::options()
+        .write(true)
+        .open(path)?
+        .set_modified(an_hour_ago)?;
     Ok(())
 }
 
@@ -78,7 +89,13 @@ impl Daemon {
 
     /// Lines starting with `prefix` so far ("Syncing" starts a pass, "Up to date" ends one).
     fn lines_starting(&self, prefix: &str) -> Vec<(Instant, String)> {
-        self.lines.lock().unwrap().iter().filter(|(_, l)| l.starts_with(prefix)).cloned().collect()
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, l)| l.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     /// The `n`-th "Up to date" line, if it has come yet.
@@ -87,7 +104,10 @@ impl Daemon {
             return Ok(Some(found));
         }
         if let Some(status) = self.child.try_wait()? {
-            bail!("the daemon exited ({status}): {:?}", self.lines.lock().unwrap());
+            bail!(
+                "the daemon exited ({status}): {:?}",
+                self.lines.lock().unwrap()
+            );
         }
         Ok(None)
     }
@@ -99,7 +119,10 @@ impl Daemon {
                 return Ok(found);
             }
             if start.elapsed() > limit {
-                bail!("no \"Up to date\" #{n} within {limit:?}: {:?}", self.lines.lock().unwrap());
+                bail!(
+                    "no \"Up to date\" #{n} within {limit:?}: {:?}",
+                    self.lines.lock().unwrap()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -154,22 +177,35 @@ fn proc_sample(pid: u32) -> Result<ProcSample> {
 
 /// inotify watches the process holds (one per watched directory).
 fn inotify_watches(pid: u32) -> usize {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return 0 };
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return 0;
+    };
     fds.flatten()
         .filter_map(|fd| std::fs::read_to_string(fd.path()).ok())
-        .map(|info| info.lines().filter(|l| l.starts_with("inotify wd:")).count())
+        .map(|info| {
+            info.lines()
+                .filter(|l| l.starts_with("inotify wd:"))
+                .count()
+        })
         .sum()
 }
 
 fn read_sys(path: &str) -> String {
-    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn connect(photopro: &Path, data: &Path, base: &str, token: &str) -> Result<()> {
     std::fs::create_dir_all(data)?;
     let token_file = data.with_extension("token");
     std::fs::write(&token_file, token)?;
-    let out = Command::new(photopro).arg("--data-dir").arg(data).args(["connect", base, "--token-file"]).arg(&token_file).output()?;
+    let out = Command::new(photopro)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["connect", base, "--token-file"])
+        .arg(&token_file)
+        .output()?;
     if !out.status.success() {
         bail!("connect: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -187,15 +223,32 @@ struct ApiProcess {
 impl ApiProcess {
     fn start(binary: &Path, data: &Path) -> Result<ApiProcess> {
         let admin = |args: &[&str]| -> Result<String> {
-            let out = Command::new(binary).arg("admin").arg("--data-dir").arg(data).args(args).env("RUST_LOG", "warn").output()?;
+            let out = Command::new(binary)
+                .arg("admin")
+                .arg("--data-dir")
+                .arg(data)
+                .args(args)
+                .env("RUST_LOG", "warn")
+                .output()?;
             if !out.status.success() {
-                bail!("photopro-api admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "photopro-api admin {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         };
-        let org = json_string(&admin(&["create-org", "--name", "Bench", "--tier", "business"])?, "id")?;
-        let token = json_string(&admin(&["issue-token", "--org", &org, "--device-name", "bench"])?, "token")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let org = json_string(
+            &admin(&["create-org", "--name", "Bench", "--tier", "business"])?,
+            "id",
+        )?;
+        let token = json_string(
+            &admin(&["issue-token", "--org", &org, "--device-name", "bench"])?,
+            "token",
+        )?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = Command::new(binary)
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -205,11 +258,18 @@ impl ApiProcess {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(data.with_extension("log"))?)
             .spawn()?;
-        let mut api = ApiProcess { child, base: format!("http://127.0.0.1:{port}"), token };
+        let mut api = ApiProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            token,
+        };
         let start = Instant::now();
         while !health(port) {
             if let Some(status) = api.child.try_wait()? {
-                bail!("photopro-api exited ({status}); see {}", data.with_extension("log").display());
+                bail!(
+                    "photopro-api exited ({status}); see {}",
+                    data.with_extension("log").display()
+                );
             }
             if start.elapsed() > Duration::from_secs(30) {
                 bail!("photopro-api did not answer /health within 30 s");
@@ -229,9 +289,14 @@ impl Drop for ApiProcess {
 
 fn health(port: u16) -> bool {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").is_err() {
+    if stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut answer = String::new();
@@ -241,7 +306,9 @@ fn health(port: u16) -> bool {
 
 /// The string value of `"key": "…"` in pretty-printed JSON.
 fn json_string(json: &str, key: &str) -> Result<String> {
-    let at = json.find(&format!("\"{key}\"")).with_context(|| format!("no {key} in {json}"))?;
+    let at = json
+        .find(&format!("\"{key}\""))
+        .with_context(|| format!("no {key} in {json}"))?;
     let rest = &json[at + key.len() + 2..];
     let start = rest.find('"').context("value")? + 1;
     let end = rest[start..].find('"').context("value end")?;
@@ -249,7 +316,11 @@ fn json_string(json: &str, key: &str) -> Result<String> {
 }
 
 fn load_average() -> String {
-    read_sys("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    read_sys("/proc/loadavg")
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // ------------------------------------------------------------------ settle latency
@@ -257,11 +328,18 @@ fn load_average() -> String {
 /// Drop `files` photos one at a time into the watched folder (a real JPEG
 /// copied in one write, then closed; unique bytes appended after its end
 /// marker) and time when each becomes visible at the API.
-pub fn settle_latency(files: usize, photos: Option<PathBuf>, photopro: Option<PathBuf>, dir: Option<PathBuf>) -> Result<()> {
+pub fn settle_latency(
+    files: usize,
+    photos: Option<PathBuf>,
+    photopro: Option<PathBuf>,
+    dir: Option<PathBuf>,
+) -> Result<()> {
     let photopro = photopro_binary(photopro)?;
     let photos_dir = photos.unwrap_or_else(|| {
-        PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string()))
-            .join("aerial-12mp")
+        PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string()
+        }))
+        .join("aerial-12mp")
     });
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&photos_dir)
         .with_context(|| format!("reading {}", photos_dir.display()))?
@@ -280,7 +358,8 @@ pub fn settle_latency(files: usize, photos: Option<PathBuf>, photopro: Option<Pa
     let (data, folder) = (work.path().join("device"), work.path().join("Sync"));
     std::fs::create_dir_all(folder.join("Shoot"))?;
     connect(&photopro, &data, &api.base, &token)?;
-    let mut remote = photopro_sync::http::HttpRemote::new(&api.base, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut remote = photopro_sync::http::HttpRemote::new(&api.base, &token)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut daemon = Daemon::start(&photopro, &data, &folder)?;
     daemon.wait_up_to_date(1, Duration::from_secs(60))?;
 
@@ -304,25 +383,47 @@ pub fn settle_latency(files: usize, photos: Option<PathBuf>, photopro: Option<Pa
         let deadline = Instant::now() + Duration::from_secs(60);
         let seen = loop {
             let tree = remote.snapshot().map_err(|e| anyhow::anyhow!("{e}"))?;
-            if tree.nodes.values().any(|n| n.name == name && n.hash.is_some()) {
+            if tree
+                .nodes
+                .values()
+                .any(|n| n.name == name && n.hash.is_some())
+            {
                 break (SystemTime::now(), Instant::now());
             }
             if Instant::now() > deadline {
-                bail!("{name} not at the API within 60 s: {:?}", daemon.lines.lock().unwrap());
+                bail!(
+                    "{name} not at the API within 60 s: {:?}",
+                    daemon.lines.lock().unwrap()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         };
         let (seen, seen_instant) = seen;
-        let latency = seen.duration_since(stable).map(|d| d.as_secs_f64()).unwrap_or_else(|e| -e.duration().as_secs_f64());
+        let latency = seen
+            .duration_since(stable)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_else(|e| -e.duration().as_secs_f64());
         // The pass that uploaded it began at the last "Syncing" line before it was seen.
-        let pass_start = daemon.lines_starting("Syncing").into_iter().map(|(at, _)| at).rfind(|at| *at <= seen_instant);
-        let pass_offset = pass_start.map(|at| if at >= stable_instant { (at - stable_instant).as_secs_f64() } else { -(stable_instant - at).as_secs_f64() });
+        let pass_start = daemon
+            .lines_starting("Syncing")
+            .into_iter()
+            .map(|(at, _)| at)
+            .rfind(|at| *at <= seen_instant);
+        let pass_offset = pass_start.map(|at| {
+            if at >= stable_instant {
+                (at - stable_instant).as_secs_f64()
+            } else {
+                -(stable_instant - at).as_secs_f64()
+            }
+        });
         println!(
             "  {name}: at the API {:.3} s after it became stable ({:.3} s after the last write){}",
             latency,
             latency + SETTLE.as_secs_f64(),
             // Only when the daemon prints "Syncing…" as a pass starts.
-            pass_offset.map_or(String::new(), |o| format!("; its pass began {o:+.3} s from stable"))
+            pass_offset.map_or(String::new(), |o| format!(
+                "; its pass began {o:+.3} s from stable"
+            ))
         );
         latencies.push(latency);
         pass_offsets.extend(pass_offset);
@@ -344,7 +445,10 @@ pub fn settle_latency(files: usize, photos: Option<PathBuf>, photopro: Option<Pa
             crate::percentile(&mut pass_offsets.clone(), 1.0)
         );
     }
-    println!("daemon output lines during the run: {}", daemon.lines.lock().unwrap().len());
+    println!(
+        "daemon output lines during the run: {}",
+        daemon.lines.lock().unwrap().len()
+    );
     Ok(())
 }
 
@@ -353,11 +457,21 @@ pub fn settle_latency(files: usize, photos: Option<PathBuf>, photopro: Option<Pa
 /// A library of `files` small files (`bytes` each, unique content) in folders
 /// of 100, synced by the daemon; then its RSS and CPU over `idle` seconds of
 /// nothing happening, and again after a restart on the synced state.
-pub fn idle_daemon(files: usize, bytes: usize, idle: u64, photopro: Option<PathBuf>, dir: Option<PathBuf>, keep: bool) -> Result<()> {
+pub fn idle_daemon(
+    files: usize,
+    bytes: usize,
+    idle: u64,
+    photopro: Option<PathBuf>,
+    dir: Option<PathBuf>,
+    keep: bool,
+) -> Result<()> {
     let photopro = photopro_binary(photopro)?;
     let api_binary = photopro.with_file_name("photopro-api");
     if !api_binary.is_file() {
-        bail!("{} not found: build it with `cargo build --release -p photopro-api`", api_binary.display());
+        bail!(
+            "{} not found: build it with `cargo build --release -p photopro-api`",
+            api_binary.display()
+        );
     }
     let scratch_dir = scratch(dir)?;
     let work = scratch_dir.path().to_path_buf();
@@ -394,7 +508,10 @@ pub fn idle_daemon(files: usize, bytes: usize, idle: u64, photopro: Option<PathB
         std::fs::write(&path, &content)?;
         set_settled(&path)?;
     }
-    println!("  library written in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "  library written in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
 
     let api = ApiProcess::start(&api_binary, &work.join("api"))?;
     let data = work.join("device");
@@ -413,12 +530,22 @@ pub fn idle_daemon(files: usize, bytes: usize, idle: u64, photopro: Option<PathB
         }
         if last_note.elapsed() > Duration::from_secs(60) {
             let sample = proc_sample(daemon.pid())?;
-            println!("    … {:.0} s: daemon CPU {:.0} s, RSS {:.1} MB", start.elapsed().as_secs_f64(), sample.cpu_seconds, sample.rss_kib as f64 / 1024.0);
+            println!(
+                "    … {:.0} s: daemon CPU {:.0} s, RSS {:.1} MB",
+                start.elapsed().as_secs_f64(),
+                sample.cpu_seconds,
+                sample.rss_kib as f64 / 1024.0
+            );
             last_note = Instant::now();
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let line = daemon.lines_starting("").into_iter().map(|(_, l)| l).rfind(|l| l.contains(" uploaded (")).unwrap_or(line);
+    let line = daemon
+        .lines_starting("")
+        .into_iter()
+        .map(|(_, l)| l)
+        .rfind(|l| l.contains(" uploaded ("))
+        .unwrap_or(line);
     let initial = proc_sample(daemon.pid())?;
     let api_after = proc_sample(api.child.id())?;
     println!(
@@ -469,7 +596,12 @@ fn measure_idle(label: &str, daemon: &Daemon, api_pid: u32, idle: u64) -> Result
     // A pass that moves nothing prints nothing; any line means the daemon did something.
     let printed: Vec<String> = daemon.lines.lock().unwrap()[lines_before..]
         .iter()
-        .map(|(at, line)| format!("{:.1} s: {line}", at.saturating_duration_since(started_at).as_secs_f64()))
+        .map(|(at, line)| {
+            format!(
+                "{:.1} s: {line}",
+                at.saturating_duration_since(started_at).as_secs_f64()
+            )
+        })
         .collect();
     println!(
         "  idle {idle} s {label}: daemon RSS {:.1} MB (max {:.1}; anon {:.1}, file-backed {:.1}), CPU {:.2} s = {:.2} % of one core, {} threads, {} inotify watches; {} lines printed {:?}; API CPU meanwhile {:.2} s",

@@ -102,10 +102,20 @@ fn main() -> Result<()> {
         Bench::Rescan { files, rounds } => rescan(files, rounds),
         Bench::Rows { rows } => rows_bench(rows),
         Bench::Upload { files, mib } => upload(files, mib),
-        Bench::SettleLatency { files, photos, photopro, dir } => daemon::settle_latency(files, photos, photopro, dir),
-        Bench::IdleDaemon { files, bytes, idle_seconds, photopro, dir, keep } => {
-            daemon::idle_daemon(files, bytes, idle_seconds, photopro, dir, keep)
-        }
+        Bench::SettleLatency {
+            files,
+            photos,
+            photopro,
+            dir,
+        } => daemon::settle_latency(files, photos, photopro, dir),
+        Bench::IdleDaemon {
+            files,
+            bytes,
+            idle_seconds,
+            photopro,
+            dir,
+            keep,
+        } => daemon::idle_daemon(files, bytes, idle_seconds, photopro, dir, keep),
     }
 }
 
@@ -129,7 +139,12 @@ fn pin_to_one_core() {
 }
 
 fn thumbnails(photos: Option<PathBuf>, rounds: usize) -> Result<()> {
-    let dir = photos.unwrap_or_else(|| std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("aerial-12mp"));
+    let dir = photos.unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string()
+        }))
+        .join("aerial-12mp")
+    });
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .map(|e| e.unwrap().path())
@@ -145,15 +160,23 @@ fn thumbnails(photos: Option<PathBuf>, rounds: usize) -> Result<()> {
     let mut ours = Vec::new();
     let mut grid_only = Vec::new();
     let mut vips = Vec::new();
-    let grid_spec = ThumbnailSpec { preview_long_edge: spec.grid_long_edge, ..spec };
+    let grid_spec = ThumbnailSpec {
+        preview_long_edge: spec.grid_long_edge,
+        ..spec
+    };
     for _ in 0..rounds {
         // The like-for-like comparison: one ~400 px thumbnail, as vipsthumbnail makes one.
         let start = Instant::now();
         for (i, file) in files.iter().enumerate() {
             let bytes = std::fs::read(file)?;
             let meta = photopro_media::read_metadata(&bytes).metadata;
-            let rendered = photopro_media::render(&bytes, FileKind::Jpeg, meta.orientation, &grid_spec)?.context("rendered")?;
-            std::fs::write(out.path().join(format!("{i}-grid-only.jpg")), &rendered.grid.jpeg)?;
+            let rendered =
+                photopro_media::render(&bytes, FileKind::Jpeg, meta.orientation, &grid_spec)?
+                    .context("rendered")?;
+            std::fs::write(
+                out.path().join(format!("{i}-grid-only.jpg")),
+                &rendered.grid.jpeg,
+            )?;
         }
         grid_only.push(start.elapsed().as_secs_f64() * 1000.0 / files.len() as f64);
 
@@ -161,9 +184,16 @@ fn thumbnails(photos: Option<PathBuf>, rounds: usize) -> Result<()> {
         for (i, file) in files.iter().enumerate() {
             let bytes = std::fs::read(file)?;
             let meta = photopro_media::read_metadata(&bytes).metadata;
-            let rendered = photopro_media::render(&bytes, FileKind::Jpeg, meta.orientation, &spec)?.context("rendered")?;
-            std::fs::write(out.path().join(format!("{i}-grid.jpg")), &rendered.grid.jpeg)?;
-            std::fs::write(out.path().join(format!("{i}-preview.jpg")), &rendered.preview.jpeg)?;
+            let rendered = photopro_media::render(&bytes, FileKind::Jpeg, meta.orientation, &spec)?
+                .context("rendered")?;
+            std::fs::write(
+                out.path().join(format!("{i}-grid.jpg")),
+                &rendered.grid.jpeg,
+            )?;
+            std::fs::write(
+                out.path().join(format!("{i}-preview.jpg")),
+                &rendered.preview.jpeg,
+            )?;
         }
         ours.push(start.elapsed().as_secs_f64() * 1000.0 / files.len() as f64);
 
@@ -182,9 +212,15 @@ fn thumbnails(photos: Option<PathBuf>, rounds: usize) -> Result<()> {
         vips.push(start.elapsed().as_secs_f64() * 1000.0 / files.len() as f64);
     }
     let (ours, grid_only, vips) = (median(ours), median(grid_only), median(vips));
-    println!("thumbnails: {} × 12 MP JPEG, one core, median of {rounds} rounds", files.len());
+    println!(
+        "thumbnails: {} × 12 MP JPEG, one core, median of {rounds} rounds",
+        files.len()
+    );
     println!("  photopro grid 400 px + preview 1600 px: {ours:.1} ms/image");
-    println!("  photopro grid 400 px only:              {grid_only:.1} ms/image ({:.2}× vipsthumbnail)", grid_only / vips);
+    println!(
+        "  photopro grid 400 px only:              {grid_only:.1} ms/image ({:.2}× vipsthumbnail)",
+        grid_only / vips
+    );
     println!("  vipsthumbnail -s 512 (one thumbnail):   {vips:.1} ms/image");
     println!("  ratio: {:.2}× vipsthumbnail (goal ≤ 0.6×)", ours / vips);
     Ok(())
@@ -196,7 +232,9 @@ fn hash(mib: usize) -> Result<()> {
     {
         use std::io::Write;
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let block: Vec<u8> = (0..1024 * 1024).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let block: Vec<u8> = (0..1024 * 1024)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         for _ in 0..mib {
             file.write_all(&block)?;
         }
@@ -213,18 +251,31 @@ fn hash(mib: usize) -> Result<()> {
         ours.push(bytes / start.elapsed().as_secs_f64() / 1e9);
         std::hint::black_box(hash);
         let start = Instant::now();
-        Command::new("taskset").args(["-c", "0", "sha256sum"]).arg(&path).output()?;
+        Command::new("taskset")
+            .args(["-c", "0", "sha256sum"])
+            .arg(&path)
+            .output()?;
         anchor.push(bytes / start.elapsed().as_secs_f64() / 1e9);
     }
     println!("content_hash of a page-cached {mib} MiB file, one core, median of 3");
-    println!("  photopro content_hash (streaming): {:.2} GB/s", median(ours));
-    println!("  sha256sum (plain SHA-256):         {:.2} GB/s", median(anchor));
+    println!(
+        "  photopro content_hash (streaming): {:.2} GB/s",
+        median(ours)
+    );
+    println!(
+        "  sha256sum (plain SHA-256):         {:.2} GB/s",
+        median(anchor)
+    );
     Ok(())
 }
 
 /// A tiny valid JPEG so the initial index exercises the whole pipeline.
 fn tiny_jpeg() -> Vec<u8> {
-    let photos = std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string())).join("exif-samples/jpg/invalid/image01551.jpg");
+    let photos =
+        std::path::PathBuf::from(std::env::var("PHOTOPRO_SHARED_PHOTOS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/photos").to_string()
+        }))
+        .join("exif-samples/jpg/invalid/image01551.jpg");
     std::fs::read(photos).unwrap_or_else(|_| b"\xff\xd8\xff\xd9".to_vec())
 }
 
@@ -235,7 +286,11 @@ fn rescan(files: usize, rounds: usize) -> Result<()> {
     let jpeg = tiny_jpeg();
     let start = Instant::now();
     for i in 0..files {
-        let folder = root.join(format!("{:04}/Gallery {:04}", i / (per_folder * 50), i / per_folder));
+        let folder = root.join(format!(
+            "{:04}/Gallery {:04}",
+            i / (per_folder * 50),
+            i / per_folder
+        ));
         if i % per_folder == 0 {
             std::fs::create_dir_all(&folder)?;
         }
@@ -245,7 +300,11 @@ fn rescan(files: usize, rounds: usize) -> Result<()> {
         bytes[n - 3] = (i % 251) as u8;
         std::fs::write(folder.join(format!("IMG_{i:06}.jpg")), &bytes)?;
     }
-    println!("generated {files} files of {} bytes in {:.1} s", jpeg.len(), start.elapsed().as_secs_f64());
+    println!(
+        "generated {files} files of {} bytes in {:.1} s",
+        jpeg.len(),
+        start.elapsed().as_secs_f64()
+    );
 
     let photopro = std::env::current_exe()?.with_file_name("photopro");
     if !photopro.exists() {
@@ -254,7 +313,12 @@ fn rescan(files: usize, rounds: usize) -> Result<()> {
     let data = work.path().join("data");
     let run = |args: &[&str]| -> Result<(Duration, i64)> {
         let start = Instant::now();
-        let child = Command::new(&photopro).arg("--data-dir").arg(&data).args(args).stdout(std::process::Stdio::null()).spawn()?;
+        let child = Command::new(&photopro)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
         let (status, max_rss_kib) = wait_with_rusage(child)?;
         if !status.success() {
             bail!("photopro {args:?} failed");
@@ -277,13 +341,20 @@ fn rescan(files: usize, rounds: usize) -> Result<()> {
         ours.push(time.as_secs_f64());
         rescan_rss = rescan_rss.max(rss);
         let start = Instant::now();
-        let out = Command::new("find").arg(&root).args(["-printf", "%s %T@\\n"]).output()?;
+        let out = Command::new("find")
+            .arg(&root)
+            .args(["-printf", "%s %T@\\n"])
+            .output()?;
         find.push(start.elapsed().as_secs_f64());
         std::hint::black_box(out);
     }
     let (ours, find) = (median(ours), median(find));
     println!("unchanged rescan of {files} files, median of {rounds}:");
-    println!("  photopro scan: {:.0} ms (peak RSS {:.1} MB)", ours * 1000.0, rescan_rss as f64 / 1024.0);
+    println!(
+        "  photopro scan: {:.0} ms (peak RSS {:.1} MB)",
+        ours * 1000.0,
+        rescan_rss as f64 / 1024.0
+    );
     println!("  find -printf:  {:.0} ms", find * 1000.0);
     println!("  ratio: {:.2}× find (goal ≤ 1.5×)", ours / find);
     Ok(())
@@ -308,12 +379,25 @@ fn rows_bench(rows: usize) -> Result<()> {
     let library = index.add_library(Path::new("/bench/library"))?;
     let per_gallery = 100;
     let galleries = rows.div_ceil(per_gallery);
-    let words = ["kitchen", "bathroom", "bedroom", "living", "exterior", "aerial", "twilight", "pool", "garden", "office"];
-    let cameras = [("Canon", "EOS R5"), ("Sony", "ILCE-7RM4"), ("Nikon", "Z 7II"), ("DJI", "FC3582"), ("Fujifilm", "X-T4")];
+    let words = [
+        "kitchen", "bathroom", "bedroom", "living", "exterior", "aerial", "twilight", "pool",
+        "garden", "office",
+    ];
+    let cameras = [
+        ("Canon", "EOS R5"),
+        ("Sony", "ILCE-7RM4"),
+        ("Nikon", "Z 7II"),
+        ("DJI", "FC3582"),
+        ("Fujifilm", "X-T4"),
+    ];
     let mut folders = Vec::with_capacity(galleries);
     for g in 0..galleries {
         // year / client / gallery: 10 years × 100 clients, like a real back catalogue.
-        let rel = format!("{}/Client {:03}/Gallery {g:06}", 2016 + g % 10, (g / 10) % 100);
+        let rel = format!(
+            "{}/Client {:03}/Gallery {g:06}",
+            2016 + g % 10,
+            (g / 10) % 100
+        );
         folders.push((index.ensure_folder(library, rel.as_bytes())?, rel));
     }
     let start = Instant::now();
@@ -341,7 +425,12 @@ fn rows_bench(rows: usize) -> Result<()> {
                     content_hash: Some(format!("{:016x}{:016x}{:016x}{:016x}", r, i, r ^ 1, i)),
                     sync_excluded: false,
                     media: MediaFields {
-                        taken_at_local: Some(format!("{}-{:02}-{:02}T12:00:00", 2016 + (i / per_gallery) % 10, 1 + r % 12, 1 + r % 28)),
+                        taken_at_local: Some(format!(
+                            "{}-{:02}-{:02}T12:00:00",
+                            2016 + (i / per_gallery) % 10,
+                            1 + r % 12,
+                            1 + r % 28
+                        )),
                         make: Some(make.into()),
                         model: Some(model.into()),
                         // Spread over the continental US.
@@ -360,7 +449,10 @@ fn rows_bench(rows: usize) -> Result<()> {
         })?;
     }
     let insert = start.elapsed().as_secs_f64();
-    println!("inserted {rows} assets (with FTS5, R*Tree and tags) in {insert:.1} s: {:.0} rows/s", rows as f64 / insert);
+    println!(
+        "inserted {rows} assets (with FTS5, R*Tree and tags) in {insert:.1} s: {:.0} rows/s",
+        rows as f64 / insert
+    );
 
     let time = |f: &mut dyn FnMut() -> Result<usize>| -> Result<(Vec<f64>, usize)> {
         let mut samples = Vec::new();
@@ -392,13 +484,27 @@ fn rows_bench(rows: usize) -> Result<()> {
         "gallery listing (100 files)",
         time(&mut || {
             k += 1;
-            Ok(index.list_assets(folders[(k * 7919) % folders.len()].0)?.len())
+            Ok(index
+                .list_assets(folders[(k * 7919) % folders.len()].0)?
+                .len())
         })?,
     );
-    report("GPS box ~ a city (R*Tree)", time(&mut || Ok(index.assets_in_box(40.6, 40.9, -74.1, -73.8, 10_000)?.len()))?);
-    report("FTS5 rare term (one file name)", time(&mut || Ok(index.search("IMG_0424242", 50)?.len()))?);
-    report("FTS5 common term, first 50 (\"twilight\")", time(&mut || Ok(index.search("twilight", 50)?.len()))?);
-    report("FTS5 two terms (\"DJI\" AND \"aerial\"), first 50", time(&mut || Ok(index.search("DJI aerial", 50)?.len()))?);
+    report(
+        "GPS box ~ a city (R*Tree)",
+        time(&mut || Ok(index.assets_in_box(40.6, 40.9, -74.1, -73.8, 10_000)?.len()))?,
+    );
+    report(
+        "FTS5 rare term (one file name)",
+        time(&mut || Ok(index.search("IMG_0424242", 50)?.len()))?,
+    );
+    report(
+        "FTS5 common term, first 50 (\"twilight\")",
+        time(&mut || Ok(index.search("twilight", 50)?.len()))?,
+    );
+    report(
+        "FTS5 two terms (\"DJI\" AND \"aerial\"), first 50",
+        time(&mut || Ok(index.search("DJI aerial", 50)?.len()))?,
+    );
     Ok(())
 }
 
@@ -406,7 +512,10 @@ struct RealClock;
 
 impl photopro_sync::engine::Clock for RealClock {
     fn now_unix(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
     }
     fn sleep(&self, duration: Duration) {
         std::thread::sleep(duration)
@@ -439,12 +548,16 @@ fn upload(files: usize, mib: usize) -> Result<()> {
     }
     let total_mb = (files * mib) as f64 * 1.048576;
 
-    let mut fs = DiskFs::new(work.path().join("sync"), work.path().join("trash")).with_hash(HashKind::Sha256).with_settle_time(Duration::ZERO);
+    let mut fs = DiskFs::new(work.path().join("sync"), work.path().join("trash"))
+        .with_hash(HashKind::Sha256)
+        .with_settle_time(Duration::ZERO);
     let mut remote = HttpRemote::new(&base, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut merge_base = MemStore::default();
     let start = Instant::now();
-    let report = Engine::new(EngineConfig::new("bench"), &mut merge_base, RealClock).map_err(|e| anyhow::anyhow!("{e}"))?
-        .sync_once(&mut fs, &mut remote).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = Engine::new(EngineConfig::new("bench"), &mut merge_base, RealClock)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .sync_once(&mut fs, &mut remote)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let ours = start.elapsed().as_secs_f64();
     if report.uploads != files {
         bail!("expected {files} uploads: {report:?}");
@@ -453,11 +566,15 @@ fn upload(files: usize, mib: usize) -> Result<()> {
     std::fs::rename(&folder, work.path().join("sync/Wedding 2026"))?;
     let sent_before = remote.bytes_sent;
     let start = Instant::now();
-    let rename = Engine::new(EngineConfig::new("bench"), &mut merge_base, RealClock).map_err(|e| anyhow::anyhow!("{e}"))?
-        .sync_once(&mut fs, &mut remote).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rename = Engine::new(EngineConfig::new("bench"), &mut merge_base, RealClock)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .sync_once(&mut fs, &mut remote)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let rename_time = start.elapsed().as_secs_f64();
 
-    println!("upload of {files} × {mib} MiB ({total_mb:.0} MB) from a sync folder, loopback, one store:");
+    println!(
+        "upload of {files} × {mib} MiB ({total_mb:.0} MB) from a sync folder, loopback, one store:"
+    );
     println!("  photopro sync (hash + reserve + presigned PUT + complete per file): {ours:.2} s, {:.0} MB/s", total_mb / ours);
     let source = work.path().join("sync/Wedding 2026");
     let mut rclone = Command::new("rclone");
@@ -465,26 +582,44 @@ fn upload(files: usize, mib: usize) -> Result<()> {
         .args(["copy", "--s3-no-check-bucket"])
         .arg(&source)
         .arg(format!("bench:{}/rclone", store.bucket))
-        .env("RCLONE_CONFIG_BENCH_TYPE", "s3").env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
+        .env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
         .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", &store.access_key_id)
-        .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", &store.secret_access_key)
-        .env("RCLONE_CONFIG_BENCH_ENDPOINT", &store.endpoint).env("RCLONE_CONFIG_BENCH_REGION", "us-east-1")
-        .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true").env_remove("AWS_CA_BUNDLE");
+        .env(
+            "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY",
+            &store.secret_access_key,
+        )
+        .env("RCLONE_CONFIG_BENCH_ENDPOINT", &store.endpoint)
+        .env("RCLONE_CONFIG_BENCH_REGION", "us-east-1")
+        .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true")
+        .env_remove("AWS_CA_BUNDLE");
     let s5cmd = Command::new("s5cmd");
     for (name, mut command) in [("rclone copy", rclone), ("s5cmd cp", s5cmd)] {
         if name == "s5cmd cp" {
-            command.arg("--endpoint-url").arg(&store.endpoint).args(["cp"]).arg(format!("{}/", source.display()))
+            command
+                .arg("--endpoint-url")
+                .arg(&store.endpoint)
+                .args(["cp"])
+                .arg(format!("{}/", source.display()))
                 .arg(format!("s3://{}/s5cmd/", store.bucket))
-                .env("AWS_ACCESS_KEY_ID", &store.access_key_id).env("AWS_SECRET_ACCESS_KEY", &store.secret_access_key)
-                .env("AWS_REGION", "us-east-1").env_remove("AWS_CA_BUNDLE");
+                .env("AWS_ACCESS_KEY_ID", &store.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &store.secret_access_key)
+                .env("AWS_REGION", "us-east-1")
+                .env_remove("AWS_CA_BUNDLE");
         }
         let start = Instant::now();
         match command.stdout(std::process::Stdio::null()).status() {
             Ok(status) if status.success() => {
                 let t = start.elapsed().as_secs_f64();
-                println!("  {name:<66} {t:.2} s, {:.0} MB/s  (photopro = {:.2}× its speed)", total_mb / t, t / ours);
+                println!(
+                    "  {name:<66} {t:.2} s, {:.0} MB/s  (photopro = {:.2}× its speed)",
+                    total_mb / t,
+                    t / ours
+                );
             }
-            other => println!("  {name}: not run ({other:?}); install with scripts/setup.sh --bench"),
+            other => {
+                println!("  {name}: not run ({other:?}); install with scripts/setup.sh --bench")
+            }
         }
     }
     println!(

@@ -8,10 +8,38 @@ use photopro_library::scan::{scan_library, ScanOptions, ScanProgress};
 use photopro_library::{Config, DataDirs};
 use std::path::{Path, PathBuf};
 
+/// `println!` for everything the CLI prints: when standard output is closed
+/// early (`photopro status | head -1`) the program ends quietly with status 0
+/// — the reader got what it asked for — instead of panicking with "failed
+/// printing to stdout: Broken pipe".
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::stdout_failed(error);
+        }
+    }};
+}
+
+mod remote_trash;
 mod sync_cli;
 
+/// Standard output failed: a closed pipe ends the program quietly (status 0);
+/// anything else (a full disk behind a redirect) is an error.
+fn stdout_failed(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("photopro: writing to standard output failed: {error}");
+    std::process::exit(1);
+}
+
 #[derive(Parser)]
-#[command(name = "photopro", version, about = "PhotoProOS Storage: index, scan and inspect your photo library")]
+#[command(
+    name = "photopro",
+    version,
+    about = "PhotoProOS Storage: index, scan and inspect your photo library"
+)]
 struct Cli {
     /// Keep the index, thumbnail cache and configuration in DIR instead of the platform directories.
     #[arg(long, global = true, value_name = "DIR", env = "PHOTOPRO_DATA_DIR")]
@@ -86,10 +114,26 @@ enum Command {
         #[command(subcommand)]
         command: Option<ConflictsCommand>,
     },
-    /// List the local sync trash, or restore an entry.
+    /// List the local sync trash, or restore an entry. With --remote: the
+    /// server's trash (files deleted on any device), restorable in bulk.
     Trash {
         #[command(subcommand)]
         command: Option<TrashCommand>,
+        /// The server's trash instead of this computer's sync trash.
+        #[arg(long)]
+        remote: bool,
+        /// With --remote: restore these files (paths as listed, e.g. "Smith Wedding/IMG_1.jpg").
+        #[arg(long, value_name = "PATH", num_args = 1.., requires = "remote")]
+        restore: Vec<String>,
+        /// With --remote: restore every file in the server's trash (or those --since / --folder select).
+        #[arg(long, requires = "remote", conflicts_with = "restore")]
+        restore_all: bool,
+        /// With --remote: only files trashed since a date (2026-12-01) or an age (30m, 12h, 7d).
+        #[arg(long, requires = "remote")]
+        since: Option<String>,
+        /// With --remote: only files from this folder (and below), e.g. "Smith Wedding".
+        #[arg(long, requires = "remote")]
+        folder: Option<String>,
     },
 }
 
@@ -163,22 +207,44 @@ fn run(cli: Cli) -> Result<()> {
         Command::Status { json } => status(&dirs, json),
         Command::Search { query, limit } => search(&dirs, &query, limit),
         Command::Config(command) => config(&dirs, command),
-        Command::Connect { api_url, token_file } => sync_cli::connect(&dirs, &api_url, token_file.as_deref()),
-        Command::Sync { once, folder, approve_deletions } => sync_cli::sync(&dirs, once, folder.as_deref(), approve_deletions),
+        Command::Connect {
+            api_url,
+            token_file,
+        } => sync_cli::connect(&dirs, &api_url, token_file.as_deref()),
+        Command::Sync {
+            once,
+            folder,
+            approve_deletions,
+        } => sync_cli::sync(&dirs, once, folder.as_deref(), approve_deletions),
         Command::Pause => sync_cli::set_paused(&dirs, true),
         Command::Resume => sync_cli::set_paused(&dirs, false),
         Command::Conflicts { command } => sync_cli::conflicts(
             &dirs,
             command.map(|ConflictsCommand::Resolve { copy, keep }| {
                 use photopro_sync::conflicts::Resolution;
-                (copy, match keep {
-                    Keep::Mine => Resolution::KeepMine,
-                    Keep::Theirs => Resolution::KeepTheirs,
-                    Keep::Both => Resolution::KeepBoth,
-                })
+                (
+                    copy,
+                    match keep {
+                        Keep::Mine => Resolution::KeepMine,
+                        Keep::Theirs => Resolution::KeepTheirs,
+                        Keep::Both => Resolution::KeepBoth,
+                    },
+                )
             }),
         ),
-        Command::Trash { command } => sync_cli::trash(&dirs, command.map(|TrashCommand::Restore { id }| id)),
+        Command::Trash {
+            command,
+            remote: false,
+            ..
+        } => sync_cli::trash(&dirs, command.map(|TrashCommand::Restore { id }| id)),
+        Command::Trash {
+            remote: true,
+            restore,
+            restore_all,
+            since,
+            folder,
+            ..
+        } => sync_cli::remote_trash(&dirs, restore, restore_all, since.as_deref(), folder),
     }
 }
 
@@ -199,19 +265,27 @@ fn library(dirs: &DataDirs, command: LibraryCommand) -> Result<()> {
                 bail!("{} is not a folder", root.display());
             }
             index.add_library(&root)?;
-            println!("Added library {}. Run `photopro scan` to index it.", root.display());
+            outln!(
+                "Added library {}. Run `photopro scan` to index it.",
+                root.display()
+            );
         }
         LibraryCommand::List => {
             for library in index.libraries()? {
-                println!("{}", library.root.display());
+                outln!("{}", library.root.display());
             }
         }
         LibraryCommand::Remove { path } => {
             let root = absolute(&path).unwrap_or(path);
             let library = index.libraries()?.into_iter().find(|l| l.root == root);
-            let Some(library) = library else { bail!("{} is not a library root", root.display()) };
+            let Some(library) = library else {
+                bail!("{} is not a library root", root.display())
+            };
             index.remove_library(library.id)?;
-            println!("Removed library {} from the index (no files were touched).", root.display());
+            outln!(
+                "Removed library {} from the index (no files were touched).",
+                root.display()
+            );
         }
     }
     Ok(())
@@ -230,18 +304,20 @@ fn scan(dirs: &DataDirs, json: bool) -> Result<()> {
     for library in libraries {
         let bar = progress_bar(json);
         bar.set_prefix(library.root.display().to_string());
-        let result = scan_library(&mut index, library.id, &options, &mut |p| draw_progress(&bar, p));
+        let result = scan_library(&mut index, library.id, &options, &mut |p| {
+            draw_progress(&bar, p)
+        });
         bar.finish_and_clear();
         match result {
             Ok(report) => {
                 if !json {
-                    println!(
-                        "{}: {} files ({} unchanged, {} read, {:.1} MB), {} removed, {} skipped, {} problems, {:.1} s",
+                    outln!(
+                        "{}: {} files ({} unchanged, {} read, {}), {} removed, {} skipped, {} problems, {:.1} s",
                         library.root.display(),
                         report.files_seen,
                         report.unchanged,
                         report.processed,
-                        report.processed_bytes as f64 / 1e6,
+                        human_bytes(report.processed_bytes),
                         report.removed,
                         report.skipped,
                         report.errors,
@@ -252,17 +328,25 @@ fn scan(dirs: &DataDirs, json: bool) -> Result<()> {
             }
             Err(error) => {
                 failed = true;
-                eprintln!("photopro: scanning {} failed: {error}", library.root.display());
-                reports.push(serde_json::json!({ "library": library.root, "error": error.to_string() }));
+                eprintln!(
+                    "photopro: scanning {} failed: {error}",
+                    library.root.display()
+                );
+                reports.push(
+                    serde_json::json!({ "library": library.root, "error": error.to_string() }),
+                );
             }
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        outln!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         let status = index.status()?;
         if status.errors > 0 {
-            println!("{} files have problems; see `photopro status`.", status.errors);
+            outln!(
+                "{} files have problems; see `photopro status`.",
+                status.errors
+            );
         }
     }
     if failed {
@@ -277,8 +361,10 @@ fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {prefix:.bold} [{elapsed_precise}] {wide_bar} {msg}")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix:.bold} [{elapsed_precise}] {wide_bar} {msg}",
+        )
+        .expect("valid template"),
     );
     bar
 }
@@ -295,12 +381,12 @@ fn draw_progress(bar: &indicatif::ProgressBar, p: &ScanProgress) {
         "ETA …".to_string()
     };
     bar.set_message(format!(
-        "{}/{} files, {:.0}/{:.0} MB, {:.1} MB/s, {} unchanged, {eta}",
+        "{}/{} files, {} of {}, {}, {} unchanged, {eta}",
         p.processed,
         p.queued,
-        p.processed_bytes as f64 / 1e6,
-        p.queued_bytes as f64 / 1e6,
-        rate / 1e6,
+        human_bytes(p.processed_bytes),
+        human_bytes(p.queued_bytes),
+        photopro_wire::units::format_rate(rate),
         p.unchanged
     ));
 }
@@ -311,7 +397,9 @@ fn ls(dirs: &DataDirs, folder: Option<&Path>, json: bool) -> Result<()> {
         Some(folder) => {
             let path = absolute(folder)?;
             let (library, rel) = index.library_for_path(&path)?;
-            let id = index.folder_id(library.id, &rel)?.with_context(|| format!("{} is not indexed yet; run `photopro scan`", path.display()))?;
+            let id = index.folder_id(library.id, &rel)?.with_context(|| {
+                format!("{} is not indexed yet; run `photopro scan`", path.display())
+            })?;
             vec![(path, id)]
         }
         None => {
@@ -329,32 +417,41 @@ fn ls(dirs: &DataDirs, folder: Option<&Path>, json: bool) -> Result<()> {
         let folders = index.list_child_folders(id)?;
         let files = index.list_assets(id)?;
         if !json {
-            println!("{}", path.display());
+            outln!("{}", path.display());
             for f in &folders {
-                println!(
-                    "  {:<40} {:>6} photos here {:>7} files below {:>10.1} MB  {}",
+                outln!(
+                    "  {:<40} {:>6} photos here {:>7} files below {:>10}  {}",
                     format!("{}/", f.name),
                     f.photos,
                     f.files_total,
-                    f.bytes_total as f64 / 1e6,
-                    f.first_taken.as_deref().map(|t| &t[..10.min(t.len())]).unwrap_or("")
+                    human_bytes(f.bytes_total),
+                    f.first_taken
+                        .as_deref()
+                        .map(|t| &t[..10.min(t.len())])
+                        .unwrap_or("")
                 );
             }
             for a in &files {
-                println!(
+                outln!(
                     "  {:<40} {:>10} {:>9}  {}{}",
                     a.name,
-                    a.width.zip(a.height).map(|(w, h)| format!("{w}×{h}")).unwrap_or_default(),
+                    a.width
+                        .zip(a.height)
+                        .map(|(w, h)| format!("{w}×{h}"))
+                        .unwrap_or_default(),
                     human_bytes(a.size),
                     a.taken_at_local.as_deref().unwrap_or(""),
-                    a.error.as_deref().map(|e| format!("  ⚠ {e}")).unwrap_or_default()
+                    a.error
+                        .as_deref()
+                        .map(|e| format!("  ⚠ {e}"))
+                        .unwrap_or_default()
                 );
             }
         }
         listing.push(serde_json::json!({ "path": path, "folders": folders, "files": files }));
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&listing)?);
+        outln!("{}", serde_json::to_string_pretty(&listing)?);
     }
     Ok(())
 }
@@ -374,29 +471,60 @@ fn info(dirs: &DataDirs, file: &Path, json: bool) -> Result<()> {
         .flatten()
         .with_context(|| format!("{} is not indexed; run `photopro scan`", path.display()))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&details)?);
+        outln!("{}", serde_json::to_string_pretty(&details)?);
         return Ok(());
     }
     let m = &details.media;
     let line = |label: &str, value: Option<String>| {
         if let Some(value) = value {
-            println!("{label:>18}  {value}");
+            outln!("{label:>18}  {value}");
         }
     };
     line("path", Some(details.path.display().to_string()));
     line("kind", Some(details.kind.clone()));
-    line("size", Some(format!("{} ({} bytes)", human_bytes(details.size), details.size)));
-    line("content hash", details.content_hash.clone());
-    line("file identity", details.inode.map(|i| format!("device {} inode {i}", details.device.unwrap_or(0))));
-    line("sync", Some(if details.sync_excluded { "excluded (RAW or exclude pattern)".into() } else { "included".into() }));
     line(
-        "taken",
-        m.taken_at_local.clone().map(|t| match m.utc_offset_minutes {
-            Some(o) => format!("{t} (UTC{}{:02}:{:02})", if o < 0 { '-' } else { '+' }, o.abs() / 60, o.abs() % 60),
-            None => format!("{t} (time zone unknown)"),
+        "size",
+        Some(format!(
+            "{} ({} bytes)",
+            human_bytes(details.size),
+            details.size
+        )),
+    );
+    line("content hash", details.content_hash.clone());
+    line(
+        "file identity",
+        details
+            .inode
+            .map(|i| format!("device {} inode {i}", details.device.unwrap_or(0))),
+    );
+    line(
+        "sync",
+        Some(if details.sync_excluded {
+            "excluded (RAW or exclude pattern)".into()
+        } else {
+            "included".into()
         }),
     );
-    line("camera", m.make.clone().map(|make| format!("{make} {}", m.model.clone().unwrap_or_default())));
+    line(
+        "taken",
+        m.taken_at_local
+            .clone()
+            .map(|t| match m.utc_offset_minutes {
+                Some(o) => format!(
+                    "{t} (UTC{}{:02}:{:02})",
+                    if o < 0 { '-' } else { '+' },
+                    o.abs() / 60,
+                    o.abs() % 60
+                ),
+                None => format!("{t} (time zone unknown)"),
+            }),
+    );
+    line(
+        "camera",
+        m.make
+            .clone()
+            .map(|make| format!("{make} {}", m.model.clone().unwrap_or_default())),
+    );
     line("lens", m.lens.clone());
     line(
         "exposure",
@@ -414,18 +542,34 @@ fn info(dirs: &DataDirs, file: &Path, json: bool) -> Result<()> {
         )
         .filter(|s| !s.is_empty()),
     );
-    line("pixels", m.width.zip(m.height).map(|(w, h)| format!("{w}×{h}, orientation {}", m.orientation.unwrap_or(1))));
+    line(
+        "pixels",
+        m.width
+            .zip(m.height)
+            .map(|(w, h)| format!("{w}×{h}, orientation {}", m.orientation.unwrap_or(1))),
+    );
     line(
         "GPS",
-        m.latitude.zip(m.longitude).map(|(lat, lon)| match m.altitude {
-            Some(alt) => format!("{lat:.6}, {lon:.6}, {alt:.1} m above sea level"),
-            None => format!("{lat:.6}, {lon:.6}"),
-        }),
+        m.latitude
+            .zip(m.longitude)
+            .map(|(lat, lon)| match m.altitude {
+                Some(alt) => format!("{lat:.6}, {lon:.6}, {alt:.1} m above sea level"),
+                None => format!("{lat:.6}, {lon:.6}"),
+            }),
     );
-    line("above take-off", m.relative_altitude.map(|a| format!("{a:.1} m")));
-    line("tags", (!details.tags.is_empty()).then(|| details.tags.join(", ")));
+    line(
+        "above take-off",
+        m.relative_altitude.map(|a| format!("{a:.1} m")),
+    );
+    line(
+        "tags",
+        (!details.tags.is_empty()).then(|| details.tags.join(", ")),
+    );
     line("thumbnail", Some(details.thumb_state.clone()));
-    line("problem", details.read_error.clone().or(details.media_error.clone()));
+    line(
+        "problem",
+        details.read_error.clone().or(details.media_error.clone()),
+    );
     Ok(())
 }
 
@@ -433,20 +577,29 @@ fn status(dirs: &DataDirs, json: bool) -> Result<()> {
     let index = open_index(dirs)?;
     let status: Status = index.status()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());
     }
     for library in index.libraries()? {
-        println!("{}", library.root.display());
+        outln!("{}", library.root.display());
         for (path, files, bytes) in index.folder_counts(library.id)? {
             if files > 0 {
                 let shown = path.strip_prefix(&library.root).unwrap_or(&path);
-                let shown = if shown.as_os_str().is_empty() { Path::new(".") } else { shown };
-                println!("  {:<50} {:>7} files {:>10}", shown.display(), files, human_bytes(bytes));
+                let shown = if shown.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    shown
+                };
+                outln!(
+                    "  {:<50} {:>7} files {:>10}",
+                    shown.display(),
+                    files,
+                    human_bytes(bytes)
+                );
             }
         }
     }
-    println!(
+    outln!(
         "\n{} files ({} photos, {} RAW not synced by default) in {} folders ({} galleries), {}",
         status.assets,
         status.photos,
@@ -455,27 +608,34 @@ fn status(dirs: &DataDirs, json: bool) -> Result<()> {
         status.galleries,
         human_bytes(status.bytes)
     );
-    println!(
+    outln!(
         "{} with capture time, {} with GPS, {} thumbnails, {} photos without a thumbnail",
-        status.with_exif_time, status.with_gps, status.thumbnails, status.without_thumbnail
+        status.with_exif_time,
+        status.with_gps,
+        status.thumbnails,
+        status.without_thumbnail
     );
     if status.error_files.is_empty() {
-        println!("No problems.");
+        outln!("No problems.");
     } else {
-        println!("{} problems:", status.errors);
+        outln!("{} problems:", status.errors);
         for e in &status.error_files {
-            println!("  {}: {}", e.path, e.error);
+            outln!("  {}: {}", e.path, e.error);
         }
     }
+    #[cfg(unix)]
+    sync_cli::print_sync_status(dirs);
     Ok(())
 }
 
 fn search(dirs: &DataDirs, query: &str, limit: u32) -> Result<()> {
     let index = open_index(dirs)?;
-    let ids = index.search(query, limit).with_context(|| format!("search {query:?} failed (FTS5 syntax)"))?;
+    let ids = index
+        .search(query, limit)
+        .with_context(|| format!("search {query:?} failed (FTS5 syntax)"))?;
     for id in ids {
         if let Some(asset) = index.asset(id)? {
-            println!("{}", asset.path.display());
+            outln!("{}", asset.path.display());
         }
     }
     Ok(())
@@ -486,7 +646,7 @@ fn config(dirs: &DataDirs, command: ConfigCommand) -> Result<()> {
     let mut config = Config::load(&path)?;
     match command {
         ConfigCommand::Show => {
-            println!("{}", serde_json::to_string_pretty(&config)?);
+            outln!("{}", serde_json::to_string_pretty(&config)?);
             return Ok(());
         }
         ConfigCommand::SyncRaw { value } => config.sync_raw = value,
@@ -497,17 +657,11 @@ fn config(dirs: &DataDirs, command: ConfigCommand) -> Result<()> {
     // Validate before saving so a bad pattern never lands in the file.
     photopro_library::Filters::from_config(&config)?;
     config.save(&path)?;
-    println!("Saved {}", path.display());
+    outln!("Saved {}", path.display());
     Ok(())
 }
 
+/// The one unit convention (binary, IEC symbols): see `photopro_wire::units`.
 fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    photopro_wire::units::format_bytes(bytes)
 }

@@ -8,15 +8,26 @@ fn shared_photos() -> PathBuf {
     let path = std::env::var_os("PHOTOPRO_SHARED_PHOTOS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos"));
-    std::fs::canonicalize(&path).unwrap_or_else(|e| panic!("real test photos expected at {} ({e})", path.display()))
+    std::fs::canonicalize(&path)
+        .unwrap_or_else(|e| panic!("real test photos expected at {} ({e})", path.display()))
 }
 
 fn photopro(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_photopro")).arg("--data-dir").arg(data_dir).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_photopro"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(output: Output) -> String {
-    assert!(output.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -25,13 +36,29 @@ fn add_scan_status_ls_info() {
     let data = tempfile::tempdir().unwrap();
     let photos = shared_photos();
     let dji = photos.join("dji-phantom3");
-    ok(photopro(data.path(), &["library", "add", dji.to_str().unwrap()]));
+    ok(photopro(
+        data.path(),
+        &["library", "add", dji.to_str().unwrap()],
+    ));
     let scan = ok(photopro(data.path(), &["scan"]));
     assert!(scan.contains("19 files (0 unchanged, 19 read"), "{scan}");
 
-    let status: Value = serde_json::from_str(&ok(photopro(data.path(), &["status", "--json"]))).unwrap();
-    for key in ["assets", "folders", "bytes", "with_exif_time", "with_gps", "thumbnails", "errors", "error_files"] {
-        assert!(status.get(key).is_some(), "status --json lacks {key}: {status}");
+    let status: Value =
+        serde_json::from_str(&ok(photopro(data.path(), &["status", "--json"]))).unwrap();
+    for key in [
+        "assets",
+        "folders",
+        "bytes",
+        "with_exif_time",
+        "with_gps",
+        "thumbnails",
+        "errors",
+        "error_files",
+    ] {
+        assert!(
+            status.get(key).is_some(),
+            "status --json lacks {key}: {status}"
+        );
     }
     assert_eq!(status["assets"], 19);
     assert_eq!(status["folders"], 1);
@@ -46,11 +73,21 @@ fn add_scan_status_ls_info() {
     assert_eq!(report[0]["report"]["unchanged"], 19);
     assert_eq!(report[0]["report"]["processed"], 0);
 
-    let info: Value = serde_json::from_str(&ok(photopro(data.path(), &["info", "--json", dji.join("DJI_0023.JPG").to_str().unwrap()]))).unwrap();
+    let info: Value = serde_json::from_str(&ok(photopro(
+        data.path(),
+        &["info", "--json", dji.join("DJI_0023.JPG").to_str().unwrap()],
+    )))
+    .unwrap();
     assert_eq!(info["media"]["make"], "DJI");
     assert_eq!(info["thumb_state"], "ready");
-    let human = ok(photopro(data.path(), &["info", dji.join("DJI_0023.JPG").to_str().unwrap()]));
-    assert!(human.contains("above take-off") && human.contains("DJI FC300S"), "{human}");
+    let human = ok(photopro(
+        data.path(),
+        &["info", dji.join("DJI_0023.JPG").to_str().unwrap()],
+    ));
+    assert!(
+        human.contains("above take-off") && human.contains("DJI FC300S"),
+        "{human}"
+    );
 
     let ls: Value = serde_json::from_str(&ok(photopro(data.path(), &["ls", "--json"]))).unwrap();
     assert_eq!(ls[0]["files"].as_array().unwrap().len(), 19);
@@ -73,7 +110,10 @@ fn clear_errors_for_bad_usage() {
     std::fs::remove_file(data.path().join("config.json")).unwrap();
     let out = photopro(data.path(), &["config", "add-skip", "[unclosed"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid file pattern"));
-    assert!(!data.path().join("config.json").exists(), "a bad pattern is never saved");
+    assert!(
+        !data.path().join("config.json").exists(),
+        "a bad pattern is never saved"
+    );
 }
 
 /// An unreadable file is indexed (size, time, identity) with its error, so it
@@ -81,15 +121,30 @@ fn clear_errors_for_bad_usage() {
 #[test]
 fn unreadable_file_is_indexed_with_its_error() {
     use std::os::unix::fs::PermissionsExt;
-    let work = tempfile::Builder::new().prefix("photopro-unreadable").tempdir().unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("photopro-unreadable")
+        .tempdir()
+        .unwrap();
     std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let library = work.path().join("library");
     let data = work.path().join("data");
     std::fs::create_dir_all(&library).unwrap();
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::copy(shared_photos().join("dji-phantom3/DJI_0018.JPG"), library.join("readable.jpg")).unwrap();
-    std::fs::copy(shared_photos().join("dji-phantom3/DJI_0019.JPG"), library.join("secret.jpg")).unwrap();
-    std::fs::set_permissions(library.join("secret.jpg"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::copy(
+        shared_photos().join("dji-phantom3/DJI_0018.JPG"),
+        library.join("readable.jpg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared_photos().join("dji-phantom3/DJI_0019.JPG"),
+        library.join("secret.jpg"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        library.join("secret.jpg"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
     for dir in [&library, &data] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
@@ -108,14 +163,29 @@ fn unreadable_file_is_indexed_with_its_error() {
         } else {
             Command::new(binary)
         };
-        command.env("HOME", work.path()).arg("--data-dir").arg(&data).args(args).output().unwrap()
+        command
+            .env("HOME", work.path())
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
     };
     ok(run(&["library", "add", library.to_str().unwrap()]));
     ok(run(&["scan"]));
     let status: Value = serde_json::from_str(&ok(run(&["status", "--json"]))).unwrap();
-    assert_eq!(status["assets"], 2, "the unreadable file is still indexed: {status}");
+    assert_eq!(
+        status["assets"], 2,
+        "the unreadable file is still indexed: {status}"
+    );
     assert_eq!(status["errors"], 1);
     let error = &status["error_files"][0];
     assert!(error["path"].as_str().unwrap().ends_with("secret.jpg"));
-    assert!(error["error"].as_str().unwrap().contains("Permission denied"), "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied"),
+        "{error}"
+    );
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the user asked for; empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct AssetFilter {
     pub text: Option<String>,
@@ -26,12 +27,15 @@ pub struct AssetFilter {
     pub limit: Option<u32>,
 }
 
-fn folder_id_option<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<FolderId>, D::Error> {
+fn folder_id_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<FolderId>, D::Error> {
     Ok(Option::<i64>::deserialize(d)?.map(FolderId))
 }
 
 /// One hit: enough to draw a tile and say where it lives.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FoundAsset {
     pub id: AssetId,
     pub name: String,
@@ -60,7 +64,12 @@ pub fn fts_prefix_query(text: &str) -> Option<String> {
 fn iso_date(date: &str) -> Option<String> {
     let parts: Vec<&str> = date.trim().split(['-', ':', '/']).collect();
     match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) => {
+        [y, m, d]
+            if y.len() == 4
+                && m.len() == 2
+                && d.len() == 2
+                && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) =>
+        {
             Some(format!("{y}-{m}-{d}"))
         }
         _ => None,
@@ -78,7 +87,9 @@ impl Index {
         };
         if let Some(query) = filter.text.as_deref().and_then(fts_prefix_query) {
             let p = bind(Value::Text(query), &mut values);
-            conditions.push(format!("a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH {p})"));
+            conditions.push(format!(
+                "a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH {p})"
+            ));
         }
         if let Some(from) = filter.taken_from.as_deref().and_then(iso_date) {
             let p = bind(Value::Text(from), &mut values);
@@ -89,14 +100,26 @@ impl Index {
             let p = bind(Value::Text(format!("{to}~")), &mut values);
             conditions.push(format!("a.taken_at_local < {p}"));
         }
-        if let Some(camera) = filter.camera.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        if let Some(camera) = filter
+            .camera
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             let p = bind(Value::Text(format!("%{camera}%")), &mut values);
-            conditions.push(format!("(coalesce(a.make, '') || ' ' || coalesce(a.model, '')) LIKE {p}"));
+            conditions.push(format!(
+                "(coalesce(a.make, '') || ' ' || coalesce(a.model, '')) LIKE {p}"
+            ));
         }
         if filter.has_gps {
             conditions.push("a.latitude IS NOT NULL".into());
         }
-        if let Some(tag) = filter.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(tag) = filter
+            .tag
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let p = bind(Value::Text(tag.to_string()), &mut values);
             conditions.push(format!(
                 "EXISTS (SELECT 1 FROM asset_tags at JOIN tags t ON t.id = at.tag_id WHERE at.asset_id = a.id AND t.name = {p})"
@@ -117,7 +140,10 @@ impl Index {
                 }
             }
         }
-        let limit = bind(Value::Integer(filter.limit.unwrap_or(500).min(10_000) as i64), &mut values);
+        let limit = bind(
+            Value::Integer(filter.limit.unwrap_or(500).min(10_000) as i64),
+            &mut values,
+        );
         let sql = format!(
             "SELECT a.id, a.name, a.kind, a.size, a.taken_at_local, a.width, a.height, a.thumb_state, f.id, f.name
              FROM assets a JOIN folders f ON f.id = a.folder_id
@@ -149,7 +175,13 @@ mod tests {
     use super::*;
     use crate::{AssetRecord, MediaFields, ThumbState};
 
-    fn add(index: &mut Index, library: crate::LibraryId, rel: &str, name: &str, media: MediaFields) -> AssetId {
+    fn add(
+        index: &mut Index,
+        library: crate::LibraryId,
+        rel: &str,
+        name: &str,
+        media: MediaFields,
+    ) -> AssetId {
         let folder = index.ensure_folder(library, rel.as_bytes()).unwrap();
         let record = AssetRecord {
             folder,
@@ -171,8 +203,14 @@ mod tests {
 
     #[test]
     fn prefix_query_quotes_words_and_drops_syntax() {
-        assert_eq!(fts_prefix_query("kitch smith"), Some("\"kitch\"* AND \"smith\"*".into()));
-        assert_eq!(fts_prefix_query("\"OR\" -NEAR(*"), Some("\"OR\"* AND \"NEAR\"*".into()));
+        assert_eq!(
+            fts_prefix_query("kitch smith"),
+            Some("\"kitch\"* AND \"smith\"*".into())
+        );
+        assert_eq!(
+            fts_prefix_query("\"OR\" -NEAR(*"),
+            Some("\"OR\"* AND \"NEAR\"*".into())
+        );
         assert_eq!(fts_prefix_query("  -- "), None);
     }
 
@@ -182,38 +220,118 @@ mod tests {
         let mut index = Index::open(&dir.path().join("i.db")).unwrap();
         let library = index.add_library(dir.path()).unwrap();
         let taken = |t: &str| Some(t.to_string());
-        let kitchen = add(&mut index, library, "Smith", "kitchen.jpg", MediaFields {
-            taken_at_local: taken("2025-01-31T18:00:00"),
-            make: Some("SONY".into()),
-            model: Some("ILCE-7RM4".into()),
-            latitude: Some(45.0),
-            longitude: Some(7.0),
-            keywords: vec!["Twilight".into()],
-            ..Default::default()
-        });
-        let aerial = add(&mut index, library, "Smith/Drone", "aerial.jpg", MediaFields {
-            taken_at_local: taken("2025-02-01T09:00:00"),
-            make: Some("DJI".into()),
-            model: Some("FC300S".into()),
-            ..Default::default()
-        });
-        let other = add(&mut index, library, "Jones", "kitchen2.jpg", MediaFields {
-            taken_at_local: taken("2024-06-01T09:00:00"),
-            ..Default::default()
-        });
-        let ids = |filter: AssetFilter| -> Vec<AssetId> { index.find_assets(&filter).unwrap().into_iter().map(|f| f.id).collect() };
+        let kitchen = add(
+            &mut index,
+            library,
+            "Smith",
+            "kitchen.jpg",
+            MediaFields {
+                taken_at_local: taken("2025-01-31T18:00:00"),
+                make: Some("SONY".into()),
+                model: Some("ILCE-7RM4".into()),
+                latitude: Some(45.0),
+                longitude: Some(7.0),
+                keywords: vec!["Twilight".into()],
+                ..Default::default()
+            },
+        );
+        let aerial = add(
+            &mut index,
+            library,
+            "Smith/Drone",
+            "aerial.jpg",
+            MediaFields {
+                taken_at_local: taken("2025-02-01T09:00:00"),
+                make: Some("DJI".into()),
+                model: Some("FC300S".into()),
+                ..Default::default()
+            },
+        );
+        let other = add(
+            &mut index,
+            library,
+            "Jones",
+            "kitchen2.jpg",
+            MediaFields {
+                taken_at_local: taken("2024-06-01T09:00:00"),
+                ..Default::default()
+            },
+        );
+        let ids = |filter: AssetFilter| -> Vec<AssetId> {
+            index
+                .find_assets(&filter)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.id)
+                .collect()
+        };
 
         assert_eq!(ids(AssetFilter::default()), [other, kitchen, aerial]);
-        assert_eq!(ids(AssetFilter { text: Some("kitch".into()), ..Default::default() }), [other, kitchen]);
-        assert_eq!(ids(AssetFilter { text: Some("kitch smith".into()), ..Default::default() }), [kitchen]);
-        assert_eq!(ids(AssetFilter { taken_from: Some("2025-01-01".into()), taken_to: Some("2025-01-31".into()), ..Default::default() }), [kitchen]);
-        assert_eq!(ids(AssetFilter { camera: Some("dji fc300".into()), ..Default::default() }), [aerial]);
-        assert_eq!(ids(AssetFilter { has_gps: true, ..Default::default() }), [kitchen]);
-        assert_eq!(ids(AssetFilter { tag: Some("twilight".into()), ..Default::default() }), [kitchen]);
+        assert_eq!(
+            ids(AssetFilter {
+                text: Some("kitch".into()),
+                ..Default::default()
+            }),
+            [other, kitchen]
+        );
+        assert_eq!(
+            ids(AssetFilter {
+                text: Some("kitch smith".into()),
+                ..Default::default()
+            }),
+            [kitchen]
+        );
+        assert_eq!(
+            ids(AssetFilter {
+                taken_from: Some("2025-01-01".into()),
+                taken_to: Some("2025-01-31".into()),
+                ..Default::default()
+            }),
+            [kitchen]
+        );
+        assert_eq!(
+            ids(AssetFilter {
+                camera: Some("dji fc300".into()),
+                ..Default::default()
+            }),
+            [aerial]
+        );
+        assert_eq!(
+            ids(AssetFilter {
+                has_gps: true,
+                ..Default::default()
+            }),
+            [kitchen]
+        );
+        assert_eq!(
+            ids(AssetFilter {
+                tag: Some("twilight".into()),
+                ..Default::default()
+            }),
+            [kitchen]
+        );
         let smith = index.folder_id(library, b"Smith").unwrap().unwrap();
-        assert_eq!(ids(AssetFilter { within: Some(smith), ..Default::default() }), [kitchen, aerial]);
-        assert_eq!(ids(AssetFilter { within: Some(smith), limit: Some(1), ..Default::default() }), [kitchen]);
-        let found = index.find_assets(&AssetFilter { camera: Some("DJI".into()), ..Default::default() }).unwrap();
+        assert_eq!(
+            ids(AssetFilter {
+                within: Some(smith),
+                ..Default::default()
+            }),
+            [kitchen, aerial]
+        );
+        assert_eq!(
+            ids(AssetFilter {
+                within: Some(smith),
+                limit: Some(1),
+                ..Default::default()
+            }),
+            [kitchen]
+        );
+        let found = index
+            .find_assets(&AssetFilter {
+                camera: Some("DJI".into()),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(found[0].folder_name, "Drone");
     }
 }

@@ -22,14 +22,16 @@
 //! # let _ = library;
 //! ```
 
-mod migrations;
-mod queries;
 mod find;
+mod migrations;
 mod organize;
+mod queries;
+mod sync_guard;
 
 pub use find::*;
 pub use organize::*;
 pub use queries::*;
+pub use sync_guard::*;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
@@ -48,7 +50,11 @@ pub enum IndexError {
     #[error("library index error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the library index at {path} has schema version {found}, newer than this program understands ({supported}); update PhotoPro")]
-    TooNew { path: PathBuf, found: i64, supported: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("{0} is not inside any library; add it with `photopro library add`")]
     NotInLibrary(PathBuf),
     #[error("no such {what}: {name}")]
@@ -60,6 +66,7 @@ pub type Result<T, E = IndexError> = std::result::Result<T, E>;
 macro_rules! id_type {
     ($name:ident) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         #[serde(transparent)]
         pub struct $name(pub i64);
         impl rusqlite::ToSql for $name {
@@ -68,7 +75,9 @@ macro_rules! id_type {
             }
         }
         impl rusqlite::types::FromSql for $name {
-            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
                 i64::column_result(value).map($name)
             }
         }
@@ -120,12 +129,16 @@ pub struct Index {
 impl Index {
     /// Open (creating if needed) the index for writing and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Index> {
-        let open_error = |source| IndexError::Open { path: path.to_path_buf(), source };
+        let open_error = |source| IndexError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
         let conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(open_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -134,21 +147,33 @@ impl Index {
              PRAGMA cache_size = -32000;",
         )
         .map_err(open_error)?;
-        let mut index = Index { conn, path: path.to_path_buf() };
+        let mut index = Index {
+            conn,
+            path: path.to_path_buf(),
+        };
         index.migrate()?;
         Ok(index)
     }
 
     /// A read-only connection for another thread (WAL lets it read while the writer writes).
     pub fn open_read_only(path: &Path) -> Result<Index> {
-        let open_error = |source| IndexError::Open { path: path.to_path_buf(), source };
+        let open_error = |source| IndexError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(open_error)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_error)?;
-        Ok(Index { conn, path: path.to_path_buf() })
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(open_error)?;
+        Ok(Index {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -161,16 +186,26 @@ impl Index {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn migrate(&mut self) -> Result<()> {
         let current = self.schema_version()?;
         let supported = Self::supported_schema_version();
         if current > supported {
-            return Err(IndexError::TooNew { path: self.path.clone(), found: current, supported });
+            return Err(IndexError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                supported,
+            });
         }
-        for (number, sql) in migrations::MIGRATIONS.iter().enumerate().skip(current as usize) {
+        for (number, sql) in migrations::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(current as usize)
+        {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", number as i64 + 1)?;
@@ -192,8 +227,11 @@ impl Index {
             "INSERT INTO libraries (root_path, added_at) VALUES (?1, ?2) ON CONFLICT(root_path) DO NOTHING",
             params![bytes, now_unix()],
         )?;
-        let id: LibraryId =
-            self.conn.query_row("SELECT id FROM libraries WHERE root_path = ?1", [bytes], |r| r.get(0))?;
+        let id: LibraryId = self.conn.query_row(
+            "SELECT id FROM libraries WHERE root_path = ?1",
+            [bytes],
+            |r| r.get(0),
+        )?;
         self.ensure_folder(id, b"")?;
         Ok(id)
     }
@@ -202,7 +240,10 @@ impl Index {
     pub fn remove_library(&mut self, id: LibraryId) -> Result<()> {
         let tx = self.conn.transaction()?;
         // Delete leaf-first so the cascade stays shallow.
-        tx.execute("DELETE FROM assets WHERE folder_id IN (SELECT id FROM folders WHERE library_id = ?1)", [id])?;
+        tx.execute(
+            "DELETE FROM assets WHERE folder_id IN (SELECT id FROM folders WHERE library_id = ?1)",
+            [id],
+        )?;
         tx.execute("DELETE FROM folders WHERE library_id = ?1", [id])?;
         tx.execute("DELETE FROM libraries WHERE id = ?1", [id])?;
         tx.commit()?;
@@ -231,7 +272,10 @@ impl Index {
         for library in self.libraries()? {
             if let Ok(rest) = path.strip_prefix(&library.root) {
                 let rel = rel_bytes(rest);
-                if best.as_ref().is_none_or(|(b, _)| b.root.as_os_str().len() < library.root.as_os_str().len()) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _)| b.root.as_os_str().len() < library.root.as_os_str().len())
+                {
                     best = Some((library, rel));
                 }
             }
@@ -240,16 +284,24 @@ impl Index {
     }
 
     pub fn mark_scan_started(&mut self, id: LibraryId) -> Result<()> {
-        self.conn.execute("UPDATE libraries SET last_scan_started = ?2 WHERE id = ?1", params![id, now_unix()])?;
-        self.conn.execute("DELETE FROM scan_errors WHERE library_id = ?1", [id])?;
+        self.conn.execute(
+            "UPDATE libraries SET last_scan_started = ?2 WHERE id = ?1",
+            params![id, now_unix()],
+        )?;
+        self.conn
+            .execute("DELETE FROM scan_errors WHERE library_id = ?1", [id])?;
         Ok(())
     }
 
     pub fn mark_scan_finished(&mut self, id: LibraryId) -> Result<()> {
-        self.conn.execute("UPDATE libraries SET last_scan_finished = ?2 WHERE id = ?1", params![id, now_unix()])?;
+        self.conn.execute(
+            "UPDATE libraries SET last_scan_finished = ?2 WHERE id = ?1",
+            params![id, now_unix()],
+        )?;
         // Fold the write-ahead log back into the database after a burst of
         // writes, so later readers do not wade through a large WAL.
-        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -273,7 +325,9 @@ impl Index {
 
     /// Child folders of a folder: (id, name bytes).
     pub fn child_folders(&self, folder: FolderId) -> Result<Vec<(FolderId, Vec<u8>)>> {
-        let mut statement = self.conn.prepare_cached("SELECT id, rel_path FROM folders WHERE parent_id = ?1")?;
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT id, rel_path FROM folders WHERE parent_id = ?1")?;
         let rows = statement.query_map([folder], |r| {
             let rel: Vec<u8> = r.get(1)?;
             let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(b"").to_vec();
@@ -342,7 +396,11 @@ impl Index {
             "INSERT INTO remotes (name, kind, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO NOTHING",
             params![name, kind, now_unix()],
         )?;
-        Ok(self.conn.query_row("SELECT id FROM remotes WHERE name = ?1", [name], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM remotes WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?)
     }
 
     pub fn sync_base(&self, remote: RemoteKey) -> Result<Vec<SyncBaseRow>> {
@@ -371,8 +429,9 @@ impl Index {
 
     /// The remembered content hashes of the sync folder's files (`kind`: which hash).
     pub fn sync_file_hashes(&self, kind: &str) -> Result<Vec<FileHashRow>> {
-        let mut statement =
-            self.conn.prepare("SELECT inode, size, mtime_ns, hash FROM sync_file_hashes WHERE hash_kind = ?1")?;
+        let mut statement = self.conn.prepare(
+            "SELECT inode, size, mtime_ns, hash FROM sync_file_hashes WHERE hash_kind = ?1",
+        )?;
         let rows = statement.query_map([kind], |r| {
             Ok(FileHashRow {
                 inode: r.get::<_, i64>(0)? as u64,
@@ -386,16 +445,28 @@ impl Index {
 
     /// Store `upserts` and forget `deletes` (inodes) among the remembered hashes
     /// of `kind`, in one transaction.
-    pub fn update_sync_file_hashes(&mut self, kind: &str, upserts: &[FileHashRow], deletes: &[u64]) -> Result<()> {
+    pub fn update_sync_file_hashes(
+        &mut self,
+        kind: &str,
+        upserts: &[FileHashRow],
+        deletes: &[u64],
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut insert = tx.prepare(
                 "INSERT OR REPLACE INTO sync_file_hashes (hash_kind, inode, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for row in upserts {
-                insert.execute(params![kind, row.inode as i64, row.size as i64, row.mtime_ns, row.hash])?;
+                insert.execute(params![
+                    kind,
+                    row.inode as i64,
+                    row.size as i64,
+                    row.mtime_ns,
+                    row.hash
+                ])?;
             }
-            let mut delete = tx.prepare("DELETE FROM sync_file_hashes WHERE hash_kind = ?1 AND inode = ?2")?;
+            let mut delete =
+                tx.prepare("DELETE FROM sync_file_hashes WHERE hash_kind = ?1 AND inode = ?2")?;
             for inode in deletes {
                 delete.execute(params![kind, *inode as i64])?;
             }
@@ -433,16 +504,26 @@ impl Index {
     }
 
     pub fn remove_sync_base(&mut self, remote: RemoteKey, local_id: u64) -> Result<()> {
-        self.conn.execute("DELETE FROM sync_base WHERE remote_id = ?1 AND local_id = ?2", params![remote, local_id as i64])?;
+        self.conn.execute(
+            "DELETE FROM sync_base WHERE remote_id = ?1 AND local_id = ?2",
+            params![remote, local_id as i64],
+        )?;
         Ok(())
     }
 
     pub fn remote_cursor(&self, remote: RemoteKey) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT cursor FROM remotes WHERE id = ?1", [remote], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT cursor FROM remotes WHERE id = ?1", [remote], |r| {
+                r.get(0)
+            })?)
     }
 
     pub fn set_remote_cursor(&mut self, remote: RemoteKey, cursor: Option<&str>) -> Result<()> {
-        self.conn.execute("UPDATE remotes SET cursor = ?2 WHERE id = ?1", params![remote, cursor])?;
+        self.conn.execute(
+            "UPDATE remotes SET cursor = ?2 WHERE id = ?1",
+            params![remote, cursor],
+        )?;
         Ok(())
     }
 }
@@ -462,6 +543,7 @@ pub fn rel_bytes(rel: &Path) -> Vec<u8> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Library {
     pub id: LibraryId,
     pub root: PathBuf,
@@ -511,6 +593,7 @@ impl ThumbState {
 
 /// Photo metadata as the index stores it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MediaFields {
     pub taken_at_local: Option<String>,
     pub utc_offset_minutes: Option<i32>,
@@ -629,7 +712,9 @@ impl Batch<'_> {
             .prepare_cached("DELETE FROM asset_tags WHERE asset_id = ?1 AND source = 'xmp'")?
             .execute([id])?;
         for keyword in &m.keywords {
-            self.tx.prepare_cached("INSERT INTO tags (name) VALUES (?1) ON CONFLICT(name) DO NOTHING")?.execute([keyword])?;
+            self.tx
+                .prepare_cached("INSERT INTO tags (name) VALUES (?1) ON CONFLICT(name) DO NOTHING")?
+                .execute([keyword])?;
             self.tx
                 .prepare_cached(
                     "INSERT INTO asset_tags (asset_id, tag_id, source) SELECT ?1, id, 'xmp' FROM tags WHERE name = ?2
@@ -639,7 +724,9 @@ impl Batch<'_> {
         }
         self.refresh_search_row(id, &name, folder_display)?;
 
-        self.tx.prepare_cached("DELETE FROM assets_geo WHERE id = ?1")?.execute([id])?;
+        self.tx
+            .prepare_cached("DELETE FROM assets_geo WHERE id = ?1")?
+            .execute([id])?;
         if let (Some(lat), Some(lon)) = (m.latitude, m.longitude) {
             self.tx
                 .prepare_cached("INSERT INTO assets_geo (id, min_lat, max_lat, min_lon, max_lon) VALUES (?1, ?2, ?2, ?3, ?3)")?
@@ -656,7 +743,9 @@ impl Batch<'_> {
              FROM assets a WHERE a.id = ?1",
         )?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        self.tx.prepare_cached("DELETE FROM assets_fts WHERE rowid = ?1")?.execute([id])?;
+        self.tx
+            .prepare_cached("DELETE FROM assets_fts WHERE rowid = ?1")?
+            .execute([id])?;
         self.tx
             .prepare_cached("INSERT INTO assets_fts (rowid, name, folder, tags, meta) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![id, name, folder_display, tags, meta])?;
@@ -672,7 +761,9 @@ impl Batch<'_> {
     }
 
     pub fn delete_asset(&mut self, id: AssetId) -> Result<()> {
-        self.tx.prepare_cached("DELETE FROM assets WHERE id = ?1")?.execute([id])?;
+        self.tx
+            .prepare_cached("DELETE FROM assets WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 
@@ -680,7 +771,11 @@ impl Batch<'_> {
     pub fn delete_folder_tree(&mut self, folder: FolderId) -> Result<u64> {
         let (library, rel): (LibraryId, Vec<u8>) = match self
             .tx
-            .query_row("SELECT library_id, rel_path FROM folders WHERE id = ?1", [folder], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT library_id, rel_path FROM folders WHERE id = ?1",
+                [folder],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
         {
             Some(found) => found,
@@ -700,7 +795,12 @@ impl Batch<'_> {
         Ok(removed as u64)
     }
 
-    pub fn record_scan_error(&mut self, library: LibraryId, rel_path: &[u8], error: &str) -> Result<()> {
+    pub fn record_scan_error(
+        &mut self,
+        library: LibraryId,
+        rel_path: &[u8],
+        error: &str,
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO scan_errors (library_id, rel_path, error, seen_at) VALUES (?1, ?2, ?3, ?4)
@@ -786,15 +886,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.db");
         let index = Index::open(&path).unwrap();
-        assert_eq!(index.schema_version().unwrap(), Index::supported_schema_version());
-        let mode: String = index.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(
+            index.schema_version().unwrap(),
+            Index::supported_schema_version()
+        );
+        let mode: String = index
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         drop(index);
         let index = Index::open(&path).unwrap();
-        assert_eq!(index.schema_version().unwrap(), Index::supported_schema_version());
-        index.conn().pragma_update(None, "user_version", 999).unwrap();
+        assert_eq!(
+            index.schema_version().unwrap(),
+            Index::supported_schema_version()
+        );
+        index
+            .conn()
+            .pragma_update(None, "user_version", 999)
+            .unwrap();
         drop(index);
-        assert!(matches!(Index::open(&path), Err(IndexError::TooNew { found: 999, .. })));
+        assert!(matches!(
+            Index::open(&path),
+            Err(IndexError::TooNew { found: 999, .. })
+        ));
     }
 
     #[test]
@@ -803,9 +918,16 @@ mod tests {
         let mut index = Index::open(&dir.path().join("i.db")).unwrap();
         let library = index.add_library(Path::new("/shoots")).unwrap();
         let gallery = index.ensure_folder(library, b"2025/January/Smith").unwrap();
-        let sibling = index.ensure_folder(library, b"2025/January/Smithers").unwrap();
+        let sibling = index
+            .ensure_folder(library, b"2025/January/Smithers")
+            .unwrap();
         let january = index.folder_id(library, b"2025/January").unwrap().unwrap();
-        let children: Vec<_> = index.child_folders(january).unwrap().into_iter().map(|(_, n)| n).collect();
+        let children: Vec<_> = index
+            .child_folders(january)
+            .unwrap()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
         assert_eq!(children.len(), 2);
         index
             .write_batch(|b| {
@@ -815,8 +937,14 @@ mod tests {
             })
             .unwrap();
         // "Smith" and its contents are gone; "Smithers" (same prefix, not below) stays.
-        assert_eq!(index.folder_id(library, b"2025/January/Smith").unwrap(), None);
-        assert_eq!(index.folder_id(library, b"2025/January/Smithers").unwrap(), Some(sibling));
+        assert_eq!(
+            index.folder_id(library, b"2025/January/Smith").unwrap(),
+            None
+        );
+        assert_eq!(
+            index.folder_id(library, b"2025/January/Smithers").unwrap(),
+            Some(sibling)
+        );
         assert_eq!(index.status().unwrap().assets, 1);
         // The trigger kept the search and GPS tables in step with assets.
         assert_eq!(count(&index, "SELECT count(*) FROM assets_fts"), 1);
@@ -829,7 +957,9 @@ mod tests {
         let summary = index.list_child_folders(january).unwrap();
         assert_eq!(summary.len(), 1);
         assert_eq!((summary[0].photos, summary[0].files_total), (1, 1));
-        let top = index.list_child_folders(index.folder_id(library, b"").unwrap().unwrap()).unwrap();
+        let top = index
+            .list_child_folders(index.folder_id(library, b"").unwrap().unwrap())
+            .unwrap();
         assert_eq!(top[0].files_total, 1, "totals are recursive");
     }
 
@@ -839,19 +969,32 @@ mod tests {
         let mut index = Index::open(&dir.path().join("i.db")).unwrap();
         let library = index.add_library(Path::new("/shoots")).unwrap();
         let folder = index.ensure_folder(library, b"Twilight").unwrap();
-        let first = index.write_batch(|b| b.upsert_asset(&record(folder, b"kitchen-01.jpg"), "Twilight")).unwrap();
+        let first = index
+            .write_batch(|b| b.upsert_asset(&record(folder, b"kitchen-01.jpg"), "Twilight"))
+            .unwrap();
         let mut changed = record(folder, b"kitchen-01.jpg");
         changed.size = 99;
         changed.media.keywords = vec!["twilight exterior".into()];
-        let second = index.write_batch(|b| b.upsert_asset(&changed, "Twilight")).unwrap();
+        let second = index
+            .write_batch(|b| b.upsert_asset(&changed, "Twilight"))
+            .unwrap();
         assert_eq!(first, second, "the id is stable across updates");
         assert_eq!(index.asset(first).unwrap().unwrap().size, 99);
         assert_eq!(index.search("kitchen", 10).unwrap(), vec![first]);
         assert_eq!(index.search("tags : exterior", 10).unwrap(), vec![first]);
-        assert!(index.search("tags : Smith", 10).unwrap().is_empty(), "replaced keywords are gone");
+        assert!(
+            index.search("tags : Smith", 10).unwrap().is_empty(),
+            "replaced keywords are gone"
+        );
         assert_eq!(index.search("folder : twilight", 10).unwrap(), vec![first]);
-        assert_eq!(index.assets_in_box(46.0, 47.0, -92.0, -91.0, 10).unwrap(), vec![first]);
-        assert!(index.search("\"unbalanced", 10).is_err(), "bad FTS syntax is an error, not a crash");
+        assert_eq!(
+            index.assets_in_box(46.0, 47.0, -92.0, -91.0, 10).unwrap(),
+            vec![first]
+        );
+        assert!(
+            index.search("\"unbalanced", 10).is_err(),
+            "bad FTS syntax is an error, not a crash"
+        );
     }
 
     #[test]
@@ -860,10 +1003,20 @@ mod tests {
         let mut index = Index::open(&dir.path().join("i.db")).unwrap();
         let remote = index.ensure_remote("photopro", "photopro").unwrap();
         assert_eq!(index.ensure_remote("photopro", "photopro").unwrap(), remote);
-        let row = SyncBaseRow { local_id: 7, remote_node: "r1".into(), remote_parent: None, name: "a.jpg".into(), is_dir: false, hash: Some("h".into()) };
+        let row = SyncBaseRow {
+            local_id: 7,
+            remote_node: "r1".into(),
+            remote_parent: None,
+            name: "a.jpg".into(),
+            is_dir: false,
+            hash: Some("h".into()),
+        };
         index.put_sync_base(remote, &row).unwrap();
         // Re-pairing either side replaces the old row.
-        let moved = SyncBaseRow { local_id: 8, ..row.clone() };
+        let moved = SyncBaseRow {
+            local_id: 8,
+            ..row.clone()
+        };
         index.put_sync_base(remote, &moved).unwrap();
         assert_eq!(index.sync_base(remote).unwrap(), vec![moved]);
         index.remove_sync_base(remote, 8).unwrap();
@@ -875,8 +1028,15 @@ mod tests {
         index.put_sync_base(remote, &row).unwrap();
         index.put_sync_base(other, &row).unwrap();
         assert_eq!(index.clear_sync_base(remote).unwrap(), 1);
-        assert!(index.sync_base(remote).unwrap().is_empty() && index.remote_cursor(remote).unwrap().is_none());
-        assert_eq!(index.sync_base(other).unwrap().len(), 1, "other remotes keep theirs");
+        assert!(
+            index.sync_base(remote).unwrap().is_empty()
+                && index.remote_cursor(remote).unwrap().is_none()
+        );
+        assert_eq!(
+            index.sync_base(other).unwrap().len(),
+            1,
+            "other remotes keep theirs"
+        );
     }
 
     #[test]
@@ -885,10 +1045,18 @@ mod tests {
         let mut index = Index::open(&dir.path().join("i.db")).unwrap();
         let library = index.add_library(Path::new("/shoots")).unwrap();
         let folder = index.ensure_folder(library, b"caf\xe9").unwrap();
-        let id = index.write_batch(|b| b.upsert_asset(&record(folder, b"\xff\xfe.jpg"), "caf\u{FFFD}")).unwrap();
+        let id = index
+            .write_batch(|b| b.upsert_asset(&record(folder, b"\xff\xfe.jpg"), "caf\u{FFFD}"))
+            .unwrap();
         let details = index.asset(id).unwrap().unwrap();
-        assert_eq!(details.path.as_os_str().as_encoded_bytes(), b"/shoots/caf\xe9/\xff\xfe.jpg");
-        assert_eq!(index.folder_fingerprints(folder).unwrap()[0].name, b"\xff\xfe.jpg");
+        assert_eq!(
+            details.path.as_os_str().as_encoded_bytes(),
+            b"/shoots/caf\xe9/\xff\xfe.jpg"
+        );
+        assert_eq!(
+            index.folder_fingerprints(folder).unwrap()[0].name,
+            b"\xff\xfe.jpg"
+        );
         let (found, rel) = index.library_for_path(&details.path).unwrap();
         assert_eq!((found.id, rel), (library, b"caf\xe9/\xff\xfe.jpg".to_vec()));
     }

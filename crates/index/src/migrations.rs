@@ -174,4 +174,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (hash_kind, inode)
     ) WITHOUT ROWID;
     "#,
+    // 3: the sync engine's mass-deletion guard: deletions it carried out
+    // recently (per second, per remote), counted over a rolling window, and
+    // since when it holds deletions back for the user — kept here so that a
+    // restart does not reset the window or lift the hold.
+    r#"
+    CREATE TABLE sync_deletions (
+        remote_id   INTEGER NOT NULL REFERENCES remotes(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL,
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (remote_id, at)
+    ) WITHOUT ROWID;
+    ALTER TABLE remotes ADD COLUMN deletions_held_since INTEGER;
+    "#,
 ];

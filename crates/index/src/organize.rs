@@ -5,7 +5,10 @@
 //! library crate's job (`photopro_library::organize`), which calls these after
 //! the disk operation succeeded.
 
-use crate::{bytes_to_path, join_rel, subtree_bounds, AssetId, FolderId, Index, IndexError, LibraryId, Result};
+use crate::{
+    bytes_to_path, join_rel, subtree_bounds, AssetId, FolderId, Index, IndexError, LibraryId,
+    Result,
+};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ const PHOTO_KINDS: &str = "('jpeg','png','tiff','webp','heic','raw')";
 
 /// One folder as the browser shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FolderInfo {
     pub id: FolderId,
     pub library: LibraryId,
@@ -31,6 +35,7 @@ pub struct FolderInfo {
 
 /// One node of the folder tree, in depth-first order.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FolderNode {
     pub id: FolderId,
     pub parent: Option<FolderId>,
@@ -43,6 +48,7 @@ pub struct FolderNode {
 
 /// A photo with a ready thumbnail, for card strips.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StripPhoto {
     pub id: AssetId,
     pub name: String,
@@ -50,18 +56,30 @@ pub struct StripPhoto {
 
 /// Whether the folder at `inner` is `outer` or lies below it.
 fn is_within(outer: &[u8], inner: &[u8]) -> bool {
-    outer.is_empty() || inner == outer || (inner.starts_with(outer) && inner.get(outer.len()) == Some(&b'/'))
+    outer.is_empty()
+        || inner == outer
+        || (inner.starts_with(outer) && inner.get(outer.len()) == Some(&b'/'))
 }
 
 /// A folder row: library, parent, rel_path, name, picked cover, library root.
-type FolderRow = (LibraryId, Option<FolderId>, Vec<u8>, String, Option<AssetId>, Vec<u8>);
+type FolderRow = (
+    LibraryId,
+    Option<FolderId>,
+    Vec<u8>,
+    String,
+    Option<AssetId>,
+    Vec<u8>,
+);
 /// A tree row: id, parent, name, rel_path, photos directly inside.
 type TreeRow = (FolderId, Option<FolderId>, String, Vec<u8>, i64);
 /// A child folder: id, name, rel_path, picked cover, photos directly inside.
 type ChildRow = (FolderId, String, Vec<u8>, Option<AssetId>, i64);
 
 fn not_found(what: &'static str, id: impl std::fmt::Display) -> IndexError {
-    IndexError::NotFound { what, name: id.to_string() }
+    IndexError::NotFound {
+        what,
+        name: id.to_string(),
+    }
 }
 
 impl Index {
@@ -75,14 +93,25 @@ impl Index {
             )?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
             .optional()?;
-        let (library, parent, rel_path, name, cover, root) = row.ok_or_else(|| not_found("folder", id))?;
+        let (library, parent, rel_path, name, cover, root) =
+            row.ok_or_else(|| not_found("folder", id))?;
         let root = bytes_to_path(&root);
         let name = if rel_path.is_empty() {
-            root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| root.to_string_lossy().into_owned())
+            root.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| root.to_string_lossy().into_owned())
         } else {
             name
         };
-        Ok(FolderInfo { id, library, parent, name, path: join_rel(&root, &rel_path), cover, rel_path })
+        Ok(FolderInfo {
+            id,
+            library,
+            parent,
+            name,
+            path: join_rel(&root, &rel_path),
+            cover,
+            rel_path,
+        })
     }
 
     /// The folder and its ancestors, library root first.
@@ -103,20 +132,34 @@ impl Index {
              FROM folders f WHERE f.library_id = ?1"
         ))?;
         let mut rows: Vec<TreeRow> = statement
-            .query_map([library], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .query_map([library], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         // Sort by path components, case-insensitively, so children follow their parent.
         let key = |rel: &[u8]| -> Vec<String> {
-            rel.split(|&b| b == b'/').map(|part| String::from_utf8_lossy(part).to_lowercase()).collect()
+            rel.split(|&b| b == b'/')
+                .map(|part| String::from_utf8_lossy(part).to_lowercase())
+                .collect()
         };
-        rows.sort_by_cached_key(|row| if row.3.is_empty() { Vec::new() } else { key(&row.3) });
+        rows.sort_by_cached_key(|row| {
+            if row.3.is_empty() {
+                Vec::new()
+            } else {
+                key(&row.3)
+            }
+        });
         Ok(rows
             .into_iter()
             .map(|(id, parent, name, rel, photos)| FolderNode {
                 id,
                 parent,
                 name,
-                depth: if rel.is_empty() { 0 } else { rel.iter().filter(|&&b| b == b'/').count() as u32 + 1 },
+                depth: if rel.is_empty() {
+                    0
+                } else {
+                    rel.iter().filter(|&&b| b == b'/').count() as u32 + 1
+                },
                 photos: photos as u64,
             })
             .collect())
@@ -134,8 +177,20 @@ impl Index {
              ORDER BY a.taken_at_local IS NULL, a.taken_at_local, a.name LIMIT ?6"
         ))?;
         let rows = statement.query_map(
-            params![info.library, folder, low, high, info.rel_path.is_empty(), limit],
-            |r| Ok(StripPhoto { id: r.get(0)?, name: r.get(1)? }),
+            params![
+                info.library,
+                folder,
+                low,
+                high,
+                info.rel_path.is_empty(),
+                limit
+            ],
+            |r| {
+                Ok(StripPhoto {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            },
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -159,7 +214,11 @@ impl Index {
             .collect::<rusqlite::Result<_>>()?;
         // Which child does a folder below `parent` belong to? Its rel_path's
         // first component after the parent's prefix names it.
-        let prefix_len = if info.rel_path.is_empty() { 0 } else { info.rel_path.len() + 1 };
+        let prefix_len = if info.rel_path.is_empty() {
+            0
+        } else {
+            info.rel_path.len() + 1
+        };
         let child_of = |rel: &[u8]| -> Option<Vec<u8>> {
             let rest = rel.get(prefix_len..)?;
             let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
@@ -179,7 +238,8 @@ impl Index {
             /// First ready photo of the subtree by (taken is null, taken, name), as folder_strip orders.
             any_cover: Option<(bool, Option<String>, String, AssetId)>,
         }
-        let mut totals: std::collections::HashMap<Vec<u8>, Totals> = std::collections::HashMap::new();
+        let mut totals: std::collections::HashMap<Vec<u8>, Totals> =
+            std::collections::HashMap::new();
         let mut rows = self.conn().prepare_cached(
             "SELECT f.rel_path, count(a.id), coalesce(sum(a.size), 0), min(a.taken_at_local), max(a.taken_at_local)
              FROM folders f JOIN assets a ON a.folder_id = f.id
@@ -188,14 +248,22 @@ impl Index {
         )?;
         let mut query = rows.query(params![info.library, low, high, whole_library])?;
         while let Some(row) = query.next()? {
-            let Some(child) = child_of(&row.get::<_, Vec<u8>>(0)?) else { continue };
+            let Some(child) = child_of(&row.get::<_, Vec<u8>>(0)?) else {
+                continue;
+            };
             let t = totals.entry(child).or_default();
             t.files += row.get::<_, i64>(1)?;
             t.bytes += row.get::<_, i64>(2)?;
-            for (value, keep_min) in [(row.get::<_, Option<String>>(3)?, true), (row.get::<_, Option<String>>(4)?, false)] {
+            for (value, keep_min) in [
+                (row.get::<_, Option<String>>(3)?, true),
+                (row.get::<_, Option<String>>(4)?, false),
+            ] {
                 let slot = if keep_min { &mut t.first } else { &mut t.last };
                 if let Some(v) = value {
-                    if slot.as_ref().is_none_or(|s| if keep_min { v < *s } else { v > *s }) {
+                    if slot
+                        .as_ref()
+                        .is_none_or(|s| if keep_min { v < *s } else { v > *s })
+                    {
                         *slot = Some(v);
                     }
                 }
@@ -215,8 +283,11 @@ impl Index {
         let mut query = covers.query(params![info.library, low, high, whole_library])?;
         while let Some(row) = query.next()? {
             let rel: Vec<u8> = row.get(0)?;
-            let Some(child) = child_of(&rel) else { continue };
-            let (id, name, taken): (AssetId, String, Option<String>) = (row.get(1)?, row.get(2)?, row.get(3)?);
+            let Some(child) = child_of(&rel) else {
+                continue;
+            };
+            let (id, name, taken): (AssetId, String, Option<String>) =
+                (row.get(1)?, row.get(2)?, row.get(3)?);
             let t = totals.entry(child.clone()).or_default();
             if row.get::<_, i64>(5)? == 1 && rel == child {
                 t.own_cover = Some((taken.clone(), name.clone(), id));
@@ -228,7 +299,11 @@ impl Index {
                 }
             }
         }
-        let root = bytes_to_path(&self.conn().query_row("SELECT root_path FROM libraries WHERE id = ?1", [info.library], |r| r.get::<_, Vec<u8>>(0))?);
+        let root = bytes_to_path(&self.conn().query_row(
+            "SELECT root_path FROM libraries WHERE id = ?1",
+            [info.library],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?);
         Ok(children
             .drain(..)
             .map(|(id, name, rel, picked, photos)| {
@@ -270,7 +345,10 @@ impl Index {
                 return Err(not_found("photo in this folder", asset));
             }
         }
-        let changed = self.conn().execute("UPDATE folders SET cover_asset_id = ?2 WHERE id = ?1", params![folder, cover])?;
+        let changed = self.conn().execute(
+            "UPDATE folders SET cover_asset_id = ?2 WHERE id = ?1",
+            params![folder, cover],
+        )?;
         if changed == 0 {
             return Err(not_found("folder", folder));
         }
@@ -279,7 +357,12 @@ impl Index {
 
     /// Record that an asset now lives in `to` under `new_name` (the file has
     /// already been moved on disk). The search row follows the new folder.
-    pub fn move_asset_in_index(&mut self, asset: AssetId, to: FolderId, new_name: &[u8]) -> Result<()> {
+    pub fn move_asset_in_index(
+        &mut self,
+        asset: AssetId,
+        to: FolderId,
+        new_name: &[u8],
+    ) -> Result<()> {
         let destination = self.folder(to)?;
         let folder_display = String::from_utf8_lossy(&destination.rel_path).into_owned();
         self.write_batch(|batch| {
@@ -317,22 +400,39 @@ impl Index {
         let moving = self.folder(folder)?;
         let parent = self.folder(new_parent)?;
         if moving.rel_path.is_empty() {
-            return Err(not_found("movable folder (a library root stays where it is)", moving.path.display()));
+            return Err(not_found(
+                "movable folder (a library root stays where it is)",
+                moving.path.display(),
+            ));
         }
         if parent.library != moving.library {
-            return Err(not_found("destination in the same library", parent.path.display()));
+            return Err(not_found(
+                "destination in the same library",
+                parent.path.display(),
+            ));
         }
         if is_within(&moving.rel_path, &parent.rel_path) {
-            return Err(not_found("destination outside the folder being moved", parent.path.display()));
+            return Err(not_found(
+                "destination outside the folder being moved",
+                parent.path.display(),
+            ));
         }
-        let leaf = moving.rel_path.rsplit(|&b| b == b'/').next().unwrap_or(b"").to_vec();
+        let leaf = moving
+            .rel_path
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or(b"")
+            .to_vec();
         let mut new_rel = parent.rel_path.clone();
         if !new_rel.is_empty() {
             new_rel.push(b'/');
         }
         new_rel.extend_from_slice(&leaf);
         if self.folder_id(moving.library, &new_rel)?.is_some() {
-            return Err(not_found("free name in the destination", String::from_utf8_lossy(&new_rel)));
+            return Err(not_found(
+                "free name in the destination",
+                String::from_utf8_lossy(&new_rel),
+            ));
         }
         let (low, high) = subtree_bounds(&moving.rel_path).expect("not the root");
         let old_len = moving.rel_path.len();
@@ -373,7 +473,13 @@ impl Index {
 mod tests {
     use crate::{AssetRecord, Index, MediaFields, ThumbState};
 
-    fn add(index: &mut Index, library: crate::LibraryId, rel: &[u8], name: &str, taken: &str) -> crate::AssetId {
+    fn add(
+        index: &mut Index,
+        library: crate::LibraryId,
+        rel: &[u8],
+        name: &str,
+        taken: &str,
+    ) -> crate::AssetId {
         let folder = index.ensure_folder(library, rel).unwrap();
         let record = AssetRecord {
             folder,
@@ -385,13 +491,18 @@ mod tests {
             inode: None,
             content_hash: Some(format!("{:064x}", name.len())),
             sync_excluded: false,
-            media: MediaFields { taken_at_local: Some(taken.into()), ..Default::default() },
+            media: MediaFields {
+                taken_at_local: Some(taken.into()),
+                ..Default::default()
+            },
             thumb_state: ThumbState::Ready,
             media_error: None,
             read_error: None,
         };
         let display = String::from_utf8_lossy(rel).into_owned();
-        index.write_batch(|b| b.upsert_asset(&record, &display)).unwrap()
+        index
+            .write_batch(|b| b.upsert_asset(&record, &display))
+            .unwrap()
     }
 
     fn fixture() -> (tempfile::TempDir, Index, crate::LibraryId) {
@@ -404,9 +515,27 @@ mod tests {
     #[test]
     fn folder_details_ancestry_and_tree_follow_the_hierarchy() {
         let (_dir, mut index, library) = fixture();
-        add(&mut index, library, b"2025/Smith", "a.jpg", "2025-01-02T10:00:00");
-        add(&mut index, library, b"2025/Smith", "b.jpg", "2025-01-01T10:00:00");
-        add(&mut index, library, b"2025/adams", "c.jpg", "2025-01-03T10:00:00");
+        add(
+            &mut index,
+            library,
+            b"2025/Smith",
+            "a.jpg",
+            "2025-01-02T10:00:00",
+        );
+        add(
+            &mut index,
+            library,
+            b"2025/Smith",
+            "b.jpg",
+            "2025-01-01T10:00:00",
+        );
+        add(
+            &mut index,
+            library,
+            b"2025/adams",
+            "c.jpg",
+            "2025-01-03T10:00:00",
+        );
         let smith = index.folder_id(library, b"2025/Smith").unwrap().unwrap();
 
         let chain = index.folder_ancestry(smith).unwrap();
@@ -415,8 +544,14 @@ mod tests {
         assert!(chain[2].path.ends_with("Shoots/2025/Smith"));
 
         let tree = index.folder_tree(library).unwrap();
-        let rows: Vec<_> = tree.iter().map(|n| (n.name.as_str(), n.depth, n.photos)).collect();
-        assert_eq!(rows, [("", 0, 0), ("2025", 1, 0), ("adams", 2, 1), ("Smith", 2, 2)]);
+        let rows: Vec<_> = tree
+            .iter()
+            .map(|n| (n.name.as_str(), n.depth, n.photos))
+            .collect();
+        assert_eq!(
+            rows,
+            [("", 0, 0), ("2025", 1, 0), ("adams", 2, 1), ("Smith", 2, 2)]
+        );
         assert!(index.folder(crate::FolderId(9999)).is_err());
     }
 
@@ -427,7 +562,13 @@ mod tests {
     fn folder_cards_match_the_per_child_listing_on_random_trees() {
         use proptest::prelude::*;
         let tree = prop::collection::vec(
-            (0usize..6, 0usize..3, prop::option::of(0u32..40), 0u8..4, 0u8..3),
+            (
+                0usize..6,
+                0usize..3,
+                prop::option::of(0u32..40),
+                0u8..4,
+                0u8..3,
+            ),
             1..60,
         );
         proptest!(ProptestConfig::with_cases(48), |(files in tree)| {
@@ -471,11 +612,34 @@ mod tests {
     #[test]
     fn strip_lists_ready_photos_of_the_subtree_in_capture_order() {
         let (_dir, mut index, library) = fixture();
-        let late = add(&mut index, library, b"2025/Smith", "late.jpg", "2025-02-01T10:00:00");
-        let early = add(&mut index, library, b"2025/Smith/Kitchen", "early.jpg", "2025-01-01T10:00:00");
-        add(&mut index, library, b"2024", "other.jpg", "2024-01-01T10:00:00");
+        let late = add(
+            &mut index,
+            library,
+            b"2025/Smith",
+            "late.jpg",
+            "2025-02-01T10:00:00",
+        );
+        let early = add(
+            &mut index,
+            library,
+            b"2025/Smith/Kitchen",
+            "early.jpg",
+            "2025-01-01T10:00:00",
+        );
+        add(
+            &mut index,
+            library,
+            b"2024",
+            "other.jpg",
+            "2024-01-01T10:00:00",
+        );
         let smith = index.folder_id(library, b"2025/Smith").unwrap().unwrap();
-        let strip: Vec<_> = index.folder_strip(smith, 10).unwrap().into_iter().map(|p| p.id).collect();
+        let strip: Vec<_> = index
+            .folder_strip(smith, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
         assert_eq!(strip, [early, late]);
         assert_eq!(index.folder_strip(smith, 1).unwrap().len(), 1);
     }
@@ -483,67 +647,156 @@ mod tests {
     #[test]
     fn cover_must_be_inside_the_folder_and_shows_in_listings() {
         let (_dir, mut index, library) = fixture();
-        add(&mut index, library, b"Smith", "a.jpg", "2025-01-01T10:00:00");
-        let second = add(&mut index, library, b"Smith", "b.jpg", "2025-01-02T10:00:00");
-        let elsewhere = add(&mut index, library, b"Jones", "c.jpg", "2025-01-02T10:00:00");
+        add(
+            &mut index,
+            library,
+            b"Smith",
+            "a.jpg",
+            "2025-01-01T10:00:00",
+        );
+        let second = add(
+            &mut index,
+            library,
+            b"Smith",
+            "b.jpg",
+            "2025-01-02T10:00:00",
+        );
+        let elsewhere = add(
+            &mut index,
+            library,
+            b"Jones",
+            "c.jpg",
+            "2025-01-02T10:00:00",
+        );
         let root = index.folder_id(library, b"").unwrap().unwrap();
         let smith = index.folder_id(library, b"Smith").unwrap().unwrap();
         assert!(index.set_folder_cover(smith, Some(elsewhere)).is_err());
         index.set_folder_cover(smith, Some(second)).unwrap();
         let cards = index.list_child_folders(root).unwrap();
-        assert_eq!(cards.iter().find(|c| c.id == smith).unwrap().cover, Some(second));
+        assert_eq!(
+            cards.iter().find(|c| c.id == smith).unwrap().cover,
+            Some(second)
+        );
         index.set_folder_cover(smith, None).unwrap();
         let cards = index.list_child_folders(root).unwrap();
-        assert_ne!(cards.iter().find(|c| c.id == smith).unwrap().cover, Some(second));
+        assert_ne!(
+            cards.iter().find(|c| c.id == smith).unwrap().cover,
+            Some(second)
+        );
     }
 
     #[test]
     fn moving_an_asset_changes_folder_name_and_search_and_drops_a_stale_cover() {
         let (_dir, mut index, library) = fixture();
-        let photo = add(&mut index, library, b"Smith", "kitchen.jpg", "2025-01-01T10:00:00");
-        add(&mut index, library, b"Jones", "x.jpg", "2025-01-01T10:00:00");
+        let photo = add(
+            &mut index,
+            library,
+            b"Smith",
+            "kitchen.jpg",
+            "2025-01-01T10:00:00",
+        );
+        add(
+            &mut index,
+            library,
+            b"Jones",
+            "x.jpg",
+            "2025-01-01T10:00:00",
+        );
         let smith = index.folder_id(library, b"Smith").unwrap().unwrap();
         let jones = index.folder_id(library, b"Jones").unwrap().unwrap();
         index.set_folder_cover(smith, Some(photo)).unwrap();
 
-        index.move_asset_in_index(photo, jones, b"kitchen (2).jpg").unwrap();
+        index
+            .move_asset_in_index(photo, jones, b"kitchen (2).jpg")
+            .unwrap();
         let details = index.asset(photo).unwrap().unwrap();
         assert_eq!(details.folder, jones);
         assert_eq!(details.name, "kitchen (2).jpg");
         assert!(details.path.ends_with("Jones/kitchen (2).jpg"));
-        assert_eq!(index.search("folder:Jones AND kitchen", 10).unwrap(), [photo]);
+        assert_eq!(
+            index.search("folder:Jones AND kitchen", 10).unwrap(),
+            [photo]
+        );
         assert!(index.search("folder:Smith", 10).unwrap().is_empty());
         assert_eq!(index.folder(smith).unwrap().cover, None);
-        assert!(index.move_asset_in_index(crate::AssetId(12345), jones, b"z.jpg").is_err());
+        assert!(index
+            .move_asset_in_index(crate::AssetId(12345), jones, b"z.jpg")
+            .is_err());
     }
 
     #[test]
     fn moving_a_folder_rewrites_its_subtree_keeps_ids_and_refuses_cycles() {
         let (_dir, mut index, library) = fixture();
-        let deep = add(&mut index, library, b"Inbox/Smith/Kitchen", "k.jpg", "2025-01-01T10:00:00");
+        let deep = add(
+            &mut index,
+            library,
+            b"Inbox/Smith/Kitchen",
+            "k.jpg",
+            "2025-01-01T10:00:00",
+        );
         add(&mut index, library, b"2025", "y.jpg", "2025-01-01T10:00:00");
-        add(&mut index, library, b"2025/Smith", "clash.jpg", "2025-01-01T10:00:00");
+        add(
+            &mut index,
+            library,
+            b"2025/Smith",
+            "clash.jpg",
+            "2025-01-01T10:00:00",
+        );
         let smith = index.folder_id(library, b"Inbox/Smith").unwrap().unwrap();
-        let kitchen = index.folder_id(library, b"Inbox/Smith/Kitchen").unwrap().unwrap();
+        let kitchen = index
+            .folder_id(library, b"Inbox/Smith/Kitchen")
+            .unwrap()
+            .unwrap();
         let inbox = index.folder_id(library, b"Inbox").unwrap().unwrap();
         let year = index.folder_id(library, b"2025").unwrap().unwrap();
         let root = index.folder_id(library, b"").unwrap().unwrap();
 
-        assert!(index.move_folder_in_index(inbox, kitchen).is_err(), "into its own subtree");
-        assert!(index.move_folder_in_index(smith, smith).is_err(), "into itself");
-        assert!(index.move_folder_in_index(smith, year).is_err(), "2025/Smith already exists");
-        assert!(index.move_folder_in_index(root, year).is_err(), "the root stays");
+        assert!(
+            index.move_folder_in_index(inbox, kitchen).is_err(),
+            "into its own subtree"
+        );
+        assert!(
+            index.move_folder_in_index(smith, smith).is_err(),
+            "into itself"
+        );
+        assert!(
+            index.move_folder_in_index(smith, year).is_err(),
+            "2025/Smith already exists"
+        );
+        assert!(
+            index.move_folder_in_index(root, year).is_err(),
+            "the root stays"
+        );
 
         index.move_folder_in_index(kitchen, year).unwrap();
-        assert_eq!(index.folder_id(library, b"2025/Kitchen").unwrap(), Some(kitchen));
+        assert_eq!(
+            index.folder_id(library, b"2025/Kitchen").unwrap(),
+            Some(kitchen)
+        );
         assert_eq!(index.folder(kitchen).unwrap().parent, Some(year));
-        assert!(index.asset(deep).unwrap().unwrap().path.ends_with("Shoots/2025/Kitchen/k.jpg"));
+        assert!(index
+            .asset(deep)
+            .unwrap()
+            .unwrap()
+            .path
+            .ends_with("Shoots/2025/Kitchen/k.jpg"));
         assert_eq!(index.search("folder:Kitchen", 10).unwrap(), [deep]);
 
         index.move_folder_in_index(year, inbox).unwrap();
-        assert_eq!(index.folder_id(library, b"Inbox/2025/Kitchen").unwrap(), Some(kitchen));
-        assert_eq!(index.folder_id(library, b"Inbox/2025/Smith").unwrap().is_some(), true);
-        let chain: Vec<_> = index.folder_ancestry(kitchen).unwrap().into_iter().map(|f| f.name).collect();
+        assert_eq!(
+            index.folder_id(library, b"Inbox/2025/Kitchen").unwrap(),
+            Some(kitchen)
+        );
+        assert!(index
+            .folder_id(library, b"Inbox/2025/Smith")
+            .unwrap()
+            .is_some());
+        let chain: Vec<_> = index
+            .folder_ancestry(kitchen)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
         assert_eq!(chain, ["Shoots", "Inbox", "2025", "Kitchen"]);
     }
 }

@@ -1,12 +1,19 @@
 //! Read queries: status totals, folder listings, asset details, search.
 
-use crate::{bytes_to_path, join_rel, subtree_bounds, AssetId, FolderId, Index, LibraryId, MediaFields, Result};
+use crate::{
+    bytes_to_path, join_rel, subtree_bounds, AssetId, FolderId, Index, LibraryId, MediaFields,
+    Result,
+};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// A child folder as listed: id, name, path bytes, cover, photo count.
+type ChildFolderRow = (FolderId, String, Vec<u8>, Option<AssetId>, i64);
+
 /// Totals over the whole index, as `photopro status --json` prints them.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LibraryStatus"))]
 pub struct Status {
     pub libraries: u64,
     pub assets: u64,
@@ -26,6 +33,7 @@ pub struct Status {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorFile {
     pub path: String,
     pub error: String,
@@ -33,6 +41,7 @@ pub struct ErrorFile {
 
 /// One row of a folder listing: a child folder with recursive totals.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FolderSummary {
     pub id: FolderId,
     pub name: String,
@@ -49,6 +58,7 @@ pub struct FolderSummary {
 
 /// A file row in a listing.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AssetSummary {
     pub id: AssetId,
     pub name: String,
@@ -64,6 +74,7 @@ pub struct AssetSummary {
 
 /// Everything the index holds about one asset.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AssetDetails {
     pub id: AssetId,
     pub folder: FolderId,
@@ -149,7 +160,10 @@ impl Index {
             if let Some(name) = row.get::<_, Option<Vec<u8>>>(2)? {
                 path.push(bytes_to_path(&name));
             }
-            out.push(ErrorFile { path: path.to_string_lossy().into_owned(), error: row.get(3)? });
+            out.push(ErrorFile {
+                path: path.to_string_lossy().into_owned(),
+                error: row.get(3)?,
+            });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
@@ -168,8 +182,10 @@ impl Index {
              FROM folders f LEFT JOIN folder_stats s ON s.folder_id = f.id
              WHERE f.parent_id = ?1 ORDER BY f.name COLLATE NOCASE",
         )?;
-        let rows: Vec<(FolderId, String, Vec<u8>, Option<AssetId>, i64)> = children
-            .query_map([folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        let rows: Vec<ChildFolderRow> = children
+            .query_map([folder], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         // Totals over the subtree come from the trigger-maintained folder_stats;
         // first/last capture times are one index probe per folder.
@@ -187,8 +203,10 @@ impl Index {
         let mut out = Vec::with_capacity(rows.len());
         for (id, name, rel, cover, photos) in rows {
             let (low, high) = subtree_bounds(&rel).expect("child folders are never the root");
-            let (files, bytes, first, last): (i64, i64, Option<String>, Option<String>) =
-                totals.query_row(params![library, id, low, high], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let (files, bytes, first, last): (i64, i64, Option<String>, Option<String>) = totals
+                .query_row(params![library, id, low, high], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
             let cover = match cover {
                 Some(cover) => Some(cover),
                 None => first_photo.query_row([id], |r| r.get(0)).optional()?,
@@ -238,7 +256,10 @@ impl Index {
             "SELECT {ASSET_DETAIL_COLUMNS} FROM assets a JOIN folders f ON f.id = a.folder_id
              JOIN libraries l ON l.id = f.library_id WHERE a.folder_id = ?1 AND a.name_raw = ?2"
         );
-        let details = self.conn().query_row(&sql, params![folder, name], asset_details).optional()?;
+        let details = self
+            .conn()
+            .query_row(&sql, params![folder, name], asset_details)
+            .optional()?;
         details.map(|d| self.with_tags(d)).transpose()
     }
 
@@ -247,7 +268,10 @@ impl Index {
             "SELECT {ASSET_DETAIL_COLUMNS} FROM assets a JOIN folders f ON f.id = a.folder_id
              JOIN libraries l ON l.id = f.library_id WHERE a.id = ?1"
         );
-        let details = self.conn().query_row(&sql, [id], asset_details).optional()?;
+        let details = self
+            .conn()
+            .query_row(&sql, [id], asset_details)
+            .optional()?;
         details.map(|d| self.with_tags(d)).transpose()
     }
 
@@ -255,38 +279,59 @@ impl Index {
         let mut statement = self.conn().prepare_cached(
             "SELECT t.name FROM asset_tags at JOIN tags t ON t.id = at.tag_id WHERE at.asset_id = ?1 ORDER BY t.name",
         )?;
-        details.tags = statement.query_map([details.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        details.tags = statement
+            .query_map([details.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         details.media.keywords = details.tags.clone();
         Ok(details)
     }
 
     /// Full-text search over names, folders, tags and metadata (FTS5 syntax).
     pub fn search(&self, query: &str, limit: u32) -> Result<Vec<AssetId>> {
-        let mut statement =
-            self.conn().prepare_cached("SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?1 LIMIT ?2")?;
+        let mut statement = self
+            .conn()
+            .prepare_cached("SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?1 LIMIT ?2")?;
         let rows = statement.query_map(params![query, limit], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Assets whose GPS position lies in the box (R*Tree).
-    pub fn assets_in_box(&self, min_lat: f64, max_lat: f64, min_lon: f64, max_lon: f64, limit: u32) -> Result<Vec<AssetId>> {
+    pub fn assets_in_box(
+        &self,
+        min_lat: f64,
+        max_lat: f64,
+        min_lon: f64,
+        max_lon: f64,
+        limit: u32,
+    ) -> Result<Vec<AssetId>> {
         let mut statement = self.conn().prepare_cached(
             "SELECT id FROM assets_geo WHERE min_lat >= ?1 AND max_lat <= ?2 AND min_lon >= ?3 AND max_lon <= ?4 LIMIT ?5",
         )?;
-        let rows = statement.query_map(params![min_lat, max_lat, min_lon, max_lon, limit], |r| r.get(0))?;
+        let rows = statement
+            .query_map(params![min_lat, max_lat, min_lon, max_lon, limit], |r| {
+                r.get(0)
+            })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Per-folder counts for every folder of a library (for `photopro status`).
     pub fn folder_counts(&self, library: LibraryId) -> Result<Vec<(PathBuf, u64, u64)>> {
-        let root: Vec<u8> = self.conn().query_row("SELECT root_path FROM libraries WHERE id = ?1", [library], |r| r.get(0))?;
+        let root: Vec<u8> = self.conn().query_row(
+            "SELECT root_path FROM libraries WHERE id = ?1",
+            [library],
+            |r| r.get(0),
+        )?;
         let root = bytes_to_path(&root);
         let mut statement = self.conn().prepare(
             "SELECT f.rel_path, count(a.id), coalesce(sum(a.size), 0) FROM folders f
              LEFT JOIN assets a ON a.folder_id = f.id WHERE f.library_id = ?1 GROUP BY f.id ORDER BY f.rel_path",
         )?;
         let rows = statement.query_map([library], |r| {
-            Ok((join_rel(&root, &r.get::<_, Vec<u8>>(0)?), r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+            Ok((
+                join_rel(&root, &r.get::<_, Vec<u8>>(0)?),
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

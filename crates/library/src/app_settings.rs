@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct AppSettings {
     /// Base URL of the PhotoProOS Storage API, e.g. `https://api.photoproos.com`.
@@ -62,7 +63,9 @@ impl AppSettings {
     /// Check what the user typed before it is saved.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if let Some(url) = &self.api_url {
-            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
             match rest {
                 Some(host) if !host.is_empty() && !host.starts_with('/') => {}
                 _ => return Err(format!("The API address must start with https:// (or http:// for a local server): {url:?}")),
@@ -82,19 +85,35 @@ mod tests {
         let path = AppSettings::path_for(&dir.path().join("config.json"));
         assert_eq!(path, dir.path().join("app.json"));
         assert_eq!(AppSettings::load(&path).unwrap(), AppSettings::default());
-        let settings = AppSettings { paused: true, api_url: Some("http://127.0.0.1:8787".into()), ..Default::default() };
+        let settings = AppSettings {
+            paused: true,
+            api_url: Some("http://127.0.0.1:8787".into()),
+            ..Default::default()
+        };
         settings.save(&path).unwrap();
         assert_eq!(AppSettings::load(&path).unwrap(), settings);
         std::fs::write(&path, br#"{"paused": true}"#).unwrap();
         let loaded = AppSettings::load(&path).unwrap();
-        assert!(loaded.paused && loaded.notifications && loaded.close_to_tray, "missing keys take defaults");
+        assert!(
+            loaded.paused && loaded.notifications && loaded.close_to_tray,
+            "missing keys take defaults"
+        );
         std::fs::write(&path, b"{oops").unwrap();
-        assert!(AppSettings::load(&path).unwrap_err().to_string().contains("app.json"));
+        assert!(AppSettings::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("app.json"));
     }
 
     #[test]
     fn api_url_must_be_http_or_https_with_a_host() {
-        let with = |url: &str| AppSettings { api_url: Some(url.into()), ..Default::default() }.validate();
+        let with = |url: &str| {
+            AppSettings {
+                api_url: Some(url.into()),
+                ..Default::default()
+            }
+            .validate()
+        };
         assert!(with("https://api.photoproos.com").is_ok());
         assert!(with("http://127.0.0.1:8787").is_ok());
         assert!(with("ftp://x").is_err());

@@ -4,7 +4,8 @@ use std::path::Path;
 
 /// The user's settings, stored as JSON in the config directory. Unknown keys
 /// are kept out; missing keys take their defaults, so old files keep working.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LibraryConfig"))]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Sync camera RAW originals too (off by default: they are large).
@@ -17,12 +18,6 @@ pub struct Config {
     pub workers: usize,
     /// The folder kept in two-way sync with PhotoProOS Storage.
     pub sync_folder: Option<std::path::PathBuf>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { sync_raw: false, skip_patterns: Vec::new(), sync_exclude_patterns: Vec::new(), workers: 0, sync_folder: None }
-    }
 }
 
 impl Config {
@@ -48,16 +43,26 @@ mod tests {
         assert_eq!(Config::load(&path).unwrap(), Config::default());
         std::fs::write(&path, b"{ not json").unwrap();
         let error = Config::load(&path).unwrap_err().to_string();
-        assert!(error.contains("config.json") && error.contains("not valid"), "{error}");
+        assert!(
+            error.contains("config.json") && error.contains("not valid"),
+            "{error}"
+        );
         std::fs::write(&path, br#"{"sync_raw": true, "bogus": 1}"#).unwrap();
-        assert!(Config::load(&path).unwrap_err().to_string().contains("bogus"));
+        assert!(Config::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("bogus"));
     }
 
     #[test]
     fn round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
-        let config = Config { sync_raw: true, skip_patterns: vec!["*.bak".into()], ..Default::default() };
+        let config = Config {
+            sync_raw: true,
+            skip_patterns: vec!["*.bak".into()],
+            ..Default::default()
+        };
         config.save(&path).unwrap();
         assert_eq!(Config::load(&path).unwrap(), config);
     }

@@ -16,10 +16,15 @@ pub struct DataDirs {
 impl DataDirs {
     pub fn resolve(data_dir: Option<&Path>) -> Result<DataDirs> {
         let dirs = match data_dir {
-            Some(dir) => DataDirs { data: dir.to_path_buf(), cache: dir.join("cache"), config: dir.to_path_buf() },
+            Some(dir) => DataDirs {
+                data: dir.to_path_buf(),
+                cache: dir.join("cache"),
+                config: dir.to_path_buf(),
+            },
             None => {
-                let project = directories::ProjectDirs::from("com", "PhotoProOS", "PhotoPro Storage")
-                    .ok_or(LibraryError::NoHome)?;
+                let project =
+                    directories::ProjectDirs::from("com", "PhotoProOS", "PhotoPro Storage")
+                        .ok_or(LibraryError::NoHome)?;
                 DataDirs {
                     data: project.data_dir().to_path_buf(),
                     cache: project.cache_dir().to_path_buf(),
@@ -28,7 +33,10 @@ impl DataDirs {
             }
         };
         for dir in [&dirs.data, &dirs.cache, &dirs.config] {
-            std::fs::create_dir_all(dir).map_err(|source| LibraryError::Io { path: dir.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| LibraryError::Io {
+                path: dir.clone(),
+                source,
+            })?;
         }
         Ok(dirs)
     }

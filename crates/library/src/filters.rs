@@ -49,16 +49,28 @@ fn build(patterns: impl IntoIterator<Item = impl AsRef<str>>) -> Result<GlobSet>
             .case_insensitive(true)
             .literal_separator(true)
             .build()
-            .map_err(|e| LibraryError::BadPattern { pattern: pattern.to_string(), message: e.to_string() })?;
+            .map_err(|e| LibraryError::BadPattern {
+                pattern: pattern.to_string(),
+                message: e.to_string(),
+            })?;
         builder.add(glob);
     }
-    builder.build().map_err(|e| LibraryError::BadPattern { pattern: "(set)".into(), message: e.to_string() })
+    builder.build().map_err(|e| LibraryError::BadPattern {
+        pattern: "(set)".into(),
+        message: e.to_string(),
+    })
 }
 
 impl Filters {
     pub fn from_config(config: &Config) -> Result<Filters> {
         Ok(Filters {
-            skip: build(DEFAULT_SKIP_PATTERNS.iter().copied().map(String::from).chain(config.skip_patterns.iter().cloned()))?,
+            skip: build(
+                DEFAULT_SKIP_PATTERNS
+                    .iter()
+                    .copied()
+                    .map(String::from)
+                    .chain(config.skip_patterns.iter().cloned()),
+            )?,
             sync_exclude: build(&config.sync_exclude_patterns)?,
             sync_raw: config.sync_raw,
         })
@@ -73,7 +85,10 @@ impl Filters {
 
     /// Index this file but keep it out of sync.
     pub fn sync_excluded(&self, name: &[u8], kind: FileKind) -> bool {
-        (kind == FileKind::Raw && !self.sync_raw) || self.sync_exclude.is_match(String::from_utf8_lossy(name).as_ref())
+        (kind == FileKind::Raw && !self.sync_raw)
+            || self
+                .sync_exclude
+                .is_match(String::from_utf8_lossy(name).as_ref())
     }
 }
 
@@ -84,11 +99,26 @@ mod tests {
     #[test]
     fn skips_litter_and_partials_but_not_photos() {
         let filters = Filters::from_config(&Config::default()).unwrap();
-        for name in [".DS_Store", "Thumbs.db", "THUMBS.DB", "._IMG_1.jpg", "IMG_1.jpg.part", "x.crdownload",
-            "Catalog Previews.lrdata", "Catalog Smart Previews.lrdata", ".photopro-upload-1.tmp"] {
+        for name in [
+            ".DS_Store",
+            "Thumbs.db",
+            "THUMBS.DB",
+            "._IMG_1.jpg",
+            "IMG_1.jpg.part",
+            "x.crdownload",
+            "Catalog Previews.lrdata",
+            "Catalog Smart Previews.lrdata",
+            ".photopro-upload-1.tmp",
+        ] {
             assert!(filters.skips(name.as_bytes()), "{name}");
         }
-        for name in ["IMG_1.jpg", "DSC_0001.NEF", "Smith Residence", "Catalog.lrcat", "notes.txt"] {
+        for name in [
+            "IMG_1.jpg",
+            "DSC_0001.NEF",
+            "Smith Residence",
+            "Catalog.lrcat",
+            "notes.txt",
+        ] {
             assert!(!filters.skips(name.as_bytes()), "{name}");
         }
     }
@@ -98,12 +128,23 @@ mod tests {
         let default = Filters::from_config(&Config::default()).unwrap();
         assert!(default.sync_excluded(b"a.CR2", FileKind::Raw));
         assert!(!default.sync_excluded(b"a.jpg", FileKind::Jpeg));
-        let config = Config { sync_raw: true, sync_exclude_patterns: vec!["*_draft.*".into()], skip_patterns: vec!["*.bak".into()], ..Default::default() };
+        let config = Config {
+            sync_raw: true,
+            sync_exclude_patterns: vec!["*_draft.*".into()],
+            skip_patterns: vec!["*.bak".into()],
+            ..Default::default()
+        };
         let custom = Filters::from_config(&config).unwrap();
         assert!(!custom.sync_excluded(b"a.CR2", FileKind::Raw));
         assert!(custom.sync_excluded(b"cover_draft.jpg", FileKind::Jpeg));
         assert!(custom.skips(b"old.BAK"));
-        let bad = Config { skip_patterns: vec!["[".into()], ..Default::default() };
-        assert!(matches!(Filters::from_config(&bad), Err(LibraryError::BadPattern { .. })));
+        let bad = Config {
+            skip_patterns: vec!["[".into()],
+            ..Default::default()
+        };
+        assert!(matches!(
+            Filters::from_config(&bad),
+            Err(LibraryError::BadPattern { .. })
+        ));
     }
 }

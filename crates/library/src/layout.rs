@@ -22,7 +22,11 @@ use std::path::Path;
 fn depth_of(level: &OrganizationLevel) -> usize {
     match level {
         OrganizationLevel::ByDate => 2,
-        OrganizationLevel::Custom(pattern) => pattern.split('/').filter(|p| !p.trim().is_empty()).count().max(1),
+        OrganizationLevel::Custom(pattern) => pattern
+            .split('/')
+            .filter(|p| !p.trim().is_empty())
+            .count()
+            .max(1),
         _ => 1,
     }
 }
@@ -49,6 +53,7 @@ pub fn client_depth(rules: &[OrganizationLevel]) -> Option<usize> {
 
 /// What a folder card says about its client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "role", content = "name", rename_all = "snake_case")]
 pub enum ClientRole {
     /// The folder is a client's folder (its name is the client).
@@ -91,8 +96,14 @@ mod tests {
         let rules = [ByClient];
         assert_eq!(client_of("", &rules), None);
         assert_eq!(client_of("Smith, John", &rules), Some(ClientRole::Client));
-        assert_eq!(client_of("Smith, John/Smith Wedding", &rules), Some(ClientRole::Of("Smith, John".into())));
-        assert_eq!(client_of("Smith, John/Smith Wedding/Selects", &rules), Some(ClientRole::Of("Smith, John".into())));
+        assert_eq!(
+            client_of("Smith, John/Smith Wedding", &rules),
+            Some(ClientRole::Of("Smith, John".into()))
+        );
+        assert_eq!(
+            client_of("Smith, John/Smith Wedding/Selects", &rules),
+            Some(ClientRole::Of("Smith, John".into()))
+        );
     }
 
     #[test]
@@ -101,7 +112,10 @@ mod tests {
         let rules = [ByDate, ByClient, ByPropertyType];
         assert_eq!(client_depth(&rules), Some(2));
         assert_eq!(client_of("2025/January", &rules), None);
-        assert_eq!(client_of("2025/January/Smith, John/Residential", &rules), Some(ClientRole::Of("Smith, John".into())));
+        assert_eq!(
+            client_of("2025/January/Smith, John/Residential", &rules),
+            Some(ClientRole::Of("Smith, John".into()))
+        );
         let custom = [Custom("{year}/{month}".into()), Custom("{client}".into())];
         assert_eq!(client_depth(&custom), Some(2));
     }
@@ -110,7 +124,11 @@ mod tests {
     fn without_a_client_level_nothing_has_a_client() {
         assert_eq!(client_of("Smith, John/Smith Wedding", &[ByDate]), None);
         assert_eq!(client_of("Smith, John/Smith Wedding", &[]), None);
-        assert_eq!(client_of("a/b/c", &[Custom("{client} - {year}".into())]), None, "a mixed pattern is not a plain client name");
+        assert_eq!(
+            client_of("a/b/c", &[Custom("{client} - {year}".into())]),
+            None,
+            "a mixed pattern is not a plain client name"
+        );
     }
 
     #[test]
@@ -118,7 +136,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("organization.json");
         assert!(load_rules(&path).unwrap().is_empty());
-        let settings = OrganizationSettings { organization_rules: vec![ByMonth, ByClient], ..Default::default() };
+        let settings = OrganizationSettings {
+            organization_rules: vec![ByMonth, ByClient],
+            ..Default::default()
+        };
         save_rules(&path, &settings).unwrap();
         assert_eq!(load_rules(&path).unwrap(), vec![ByMonth, ByClient]);
     }

@@ -22,15 +22,17 @@ const ITEM_DIR: &str = "item";
 
 /// What a bulk operation did: how many items succeeded and which failed, with why.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Outcome {
     pub done: u64,
     pub failed: Vec<Failure>,
     /// For deletions: the trash entries created, so the UI can offer Undo.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trash_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Failure {
     pub name: String,
     pub error: String,
@@ -40,13 +42,17 @@ impl Outcome {
     fn record(&mut self, name: &str, result: Result<()>) {
         match result {
             Ok(()) => self.done += 1,
-            Err(error) => self.failed.push(Failure { name: name.to_string(), error: error.to_string() }),
+            Err(error) => self.failed.push(Failure {
+                name: name.to_string(),
+                error: error.to_string(),
+            }),
         }
     }
 }
 
 /// One item in the trash, as `entry.json` records it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrashEntry {
     /// Directory name under `.photopro-trash/`: unique, sortable by time.
     pub id: String,
@@ -62,11 +68,17 @@ pub struct TrashEntry {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> LibraryError + '_ {
-    move |source| LibraryError::Io { path: path.to_path_buf(), source }
+    move |source| LibraryError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn not_found(what: &'static str, name: impl std::fmt::Display) -> LibraryError {
-    LibraryError::Index(IndexError::NotFound { what, name: name.to_string() })
+    LibraryError::Index(IndexError::NotFound {
+        what,
+        name: name.to_string(),
+    })
 }
 
 /// `dir/name`, or `dir/stem (2).ext`, `dir/stem (3).ext`… whichever is free.
@@ -76,8 +88,15 @@ pub fn free_name(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
         return first;
     }
     let as_path = Path::new(name);
-    let stem = as_path.file_stem().unwrap_or(name).to_string_lossy().into_owned();
-    let extension = as_path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let stem = as_path
+        .file_stem()
+        .unwrap_or(name)
+        .to_string_lossy()
+        .into_owned();
+    let extension = as_path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     (2..)
         .map(|n| dir.join(format!("{stem} ({n}){extension}")))
         .find(|candidate| std::fs::symlink_metadata(candidate).is_err())
@@ -93,15 +112,23 @@ fn move_path(from: &Path, to: &Path) -> Result<()> {
         Ok(()) => Ok(()),
         Err(_) if from.is_file() => {
             std::fs::copy(from, to).map_err(io_error(to))?;
-            std::fs::File::open(to).and_then(|f| f.sync_all()).map_err(io_error(to))?;
+            std::fs::File::open(to)
+                .and_then(|f| f.sync_all())
+                .map_err(io_error(to))?;
             std::fs::remove_file(from).map_err(io_error(from))
         }
-        Err(source) => Err(LibraryError::Io { path: from.to_path_buf(), source }),
+        Err(source) => Err(LibraryError::Io {
+            path: from.to_path_buf(),
+            source,
+        }),
     }
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Move photos into another folder of the same library.
@@ -119,12 +146,19 @@ pub fn move_assets(index: &mut Index, assets: &[AssetId], to: FolderId) -> Resul
         }
         let result = (|| {
             if details.library != destination.library {
-                return Err(not_found("destination in the photo's library", destination.path.display()));
+                return Err(not_found(
+                    "destination in the photo's library",
+                    destination.path.display(),
+                ));
             }
-            let file_name = details.path.file_name().ok_or_else(|| not_found("file name", details.path.display()))?;
+            let file_name = details
+                .path
+                .file_name()
+                .ok_or_else(|| not_found("file name", details.path.display()))?;
             let target = free_name(&destination.path, file_name);
             move_path(&details.path, &target)?;
-            let new_name = photopro_index::os_bytes(target.file_name().expect("has a name")).to_vec();
+            let new_name =
+                photopro_index::os_bytes(target.file_name().expect("has a name")).to_vec();
             if let Err(error) = index.move_asset_in_index(asset, to, &new_name) {
                 // Put the file back so disk and index agree again.
                 let _ = move_path(&target, &details.path);
@@ -167,7 +201,10 @@ pub fn copy_assets(index: &mut Index, assets: &[AssetId], to: FolderId) -> Resul
             continue;
         };
         let result = (|| {
-            let file_name = details.path.file_name().ok_or_else(|| not_found("file name", details.path.display()))?;
+            let file_name = details
+                .path
+                .file_name()
+                .ok_or_else(|| not_found("file name", details.path.display()))?;
             let target = free_name(&destination.path, file_name);
             std::fs::copy(&details.path, &target).map_err(io_error(&target))?;
             let meta = std::fs::metadata(&target).map_err(io_error(&target))?;
@@ -180,7 +217,8 @@ pub fn copy_assets(index: &mut Index, assets: &[AssetId], to: FolderId) -> Resul
             };
             let record = AssetRecord {
                 folder: to,
-                name_raw: photopro_index::os_bytes(target.file_name().expect("has a name")).to_vec(),
+                name_raw: photopro_index::os_bytes(target.file_name().expect("has a name"))
+                    .to_vec(),
                 kind: details.kind.clone(),
                 size,
                 mtime_ns,
@@ -188,7 +226,10 @@ pub fn copy_assets(index: &mut Index, assets: &[AssetId], to: FolderId) -> Resul
                 inode,
                 content_hash: details.content_hash.clone(),
                 sync_excluded: details.sync_excluded,
-                media: MediaFields { keywords: details.media.keywords.clone(), ..details.media.clone() },
+                media: MediaFields {
+                    keywords: details.media.keywords.clone(),
+                    ..details.media.clone()
+                },
                 thumb_state,
                 media_error: details.media_error.clone(),
                 read_error: details.read_error.clone(),
@@ -205,7 +246,10 @@ pub fn copy_assets(index: &mut Index, assets: &[AssetId], to: FolderId) -> Resul
 pub fn move_folder(index: &mut Index, folder: FolderId, new_parent: FolderId) -> Result<PathBuf> {
     let moving = index.folder(folder)?;
     let parent = index.folder(new_parent)?;
-    let leaf = moving.path.file_name().ok_or_else(|| not_found("movable folder", moving.path.display()))?;
+    let leaf = moving
+        .path
+        .file_name()
+        .ok_or_else(|| not_found("movable folder", moving.path.display()))?;
     let target = parent.path.join(leaf);
     if moving.parent == Some(new_parent) {
         return Ok(moving.path);
@@ -214,8 +258,14 @@ pub fn move_folder(index: &mut Index, folder: FolderId, new_parent: FolderId) ->
         return Err(not_found("free name in the destination", target.display()));
     }
     // Validate against the index before touching the disk (cycles, library roots).
-    if moving.rel_path.is_empty() || parent.path.starts_with(&moving.path) || parent.library != moving.library {
-        return Err(not_found("destination outside the folder being moved", parent.path.display()));
+    if moving.rel_path.is_empty()
+        || parent.path.starts_with(&moving.path)
+        || parent.library != moving.library
+    {
+        return Err(not_found(
+            "destination outside the folder being moved",
+            parent.path.display(),
+        ));
     }
     std::fs::rename(&moving.path, &target).map_err(io_error(&moving.path))?;
     if let Err(error) = index.move_folder_in_index(folder, new_parent) {
@@ -232,12 +282,21 @@ pub fn import_files(index: &Index, files: &[PathBuf], to: FolderId) -> Result<Ou
     let destination = index.folder(to)?;
     let mut outcome = Outcome::default();
     for file in files {
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let result = (|| {
             if !file.is_file() {
-                return Err(not_found("file (folders are imported by adding them as a library)", file.display()));
+                return Err(not_found(
+                    "file (folders are imported by adding them as a library)",
+                    file.display(),
+                ));
             }
-            let target = free_name(&destination.path, file.file_name().expect("files have names"));
+            let target = free_name(
+                &destination.path,
+                file.file_name().expect("files have names"),
+            );
             std::fs::copy(file, &target).map_err(io_error(&target))?;
             Ok(())
         })();
@@ -247,12 +306,20 @@ pub fn import_files(index: &Index, files: &[PathBuf], to: FolderId) -> Result<Ou
 }
 
 fn trash_root(index: &Index, library: photopro_index::LibraryId) -> Result<PathBuf> {
-    let root = index.libraries()?.into_iter().find(|l| l.id == library).ok_or_else(|| not_found("library", library))?.root;
+    let root = index
+        .libraries()?
+        .into_iter()
+        .find(|l| l.id == library)
+        .ok_or_else(|| not_found("library", library))?
+        .root;
     Ok(root.join(TRASH_DIR))
 }
 
 fn new_entry_dir(trash: &Path) -> Result<(String, PathBuf)> {
-    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     for n in 0u32.. {
         let id = format!("{millis:015}-{n:03}");
         let dir = trash.join(&id);
@@ -267,14 +334,21 @@ fn new_entry_dir(trash: &Path) -> Result<(String, PathBuf)> {
 
 fn write_entry(dir: &Path, entry: &TrashEntry) -> Result<()> {
     let path = dir.join(ENTRY_FILE);
-    std::fs::write(&path, serde_json::to_vec_pretty(entry).expect("entries serialize")).map_err(io_error(&path))
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(entry).expect("entries serialize"),
+    )
+    .map_err(io_error(&path))
 }
 
 fn tree_size(path: &Path) -> (u64, u64) {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => std::fs::read_dir(path)
             .map(|entries| {
-                entries.flatten().map(|e| tree_size(&e.path())).fold((0, 0), |(b, f), (b2, f2)| (b + b2, f + f2))
+                entries
+                    .flatten()
+                    .map(|e| tree_size(&e.path()))
+                    .fold((0, 0), |(b, f), (b2, f2)| (b + b2, f + f2))
             })
             .unwrap_or((0, 0)),
         Ok(meta) => (meta.len(), 1),
@@ -292,7 +366,10 @@ pub fn trash_assets(index: &mut Index, assets: &[AssetId]) -> Result<Outcome> {
         };
         let result = (|| {
             let (id, dir) = new_entry_dir(&trash_root(index, details.library)?)?;
-            let file_name = details.path.file_name().ok_or_else(|| not_found("file name", details.path.display()))?;
+            let file_name = details
+                .path
+                .file_name()
+                .ok_or_else(|| not_found("file name", details.path.display()))?;
             let entry = TrashEntry {
                 id,
                 original_path: details.path.clone(),
@@ -315,7 +392,10 @@ pub fn trash_assets(index: &mut Index, assets: &[AssetId]) -> Result<Outcome> {
                 outcome.done += 1;
                 outcome.trash_ids.push(id);
             }
-            Err(error) => outcome.failed.push(Failure { name: details.name.clone(), error: error.to_string() }),
+            Err(error) => outcome.failed.push(Failure {
+                name: details.name.clone(),
+                error: error.to_string(),
+            }),
         }
     }
     Ok(outcome)
@@ -325,7 +405,10 @@ pub fn trash_assets(index: &mut Index, assets: &[AssetId]) -> Result<Outcome> {
 pub fn trash_folder(index: &mut Index, folder: FolderId) -> Result<TrashEntry> {
     let info = index.folder(folder)?;
     if info.rel_path.is_empty() {
-        return Err(not_found("folder inside the library (remove a library in Settings)", info.path.display()));
+        return Err(not_found(
+            "folder inside the library (remove a library in Settings)",
+            info.path.display(),
+        ));
     }
     let (id, dir) = new_entry_dir(&trash_root(index, info.library)?)?;
     let (bytes, files) = tree_size(&info.path);
@@ -351,10 +434,15 @@ pub fn trash_folder(index: &mut Index, folder: FolderId) -> Result<TrashEntry> {
 pub fn list_trash(index: &Index) -> Result<Vec<TrashEntry>> {
     let mut entries = Vec::new();
     for library in index.libraries()? {
-        let Ok(dirs) = std::fs::read_dir(library.root.join(TRASH_DIR)) else { continue };
+        let Ok(dirs) = std::fs::read_dir(library.root.join(TRASH_DIR)) else {
+            continue;
+        };
         for dir in dirs.flatten() {
             let path = dir.path().join(ENTRY_FILE);
-            if let Ok(entry) = std::fs::read(&path).map_err(|_| ()).and_then(|b| serde_json::from_slice(&b).map_err(|_| ())) {
+            if let Ok(entry) = std::fs::read(&path)
+                .map_err(|_| ())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|_| ()))
+            {
                 entries.push(entry);
             }
         }
@@ -370,8 +458,11 @@ fn find_entry(index: &Index, id: &str) -> Result<(TrashEntry, PathBuf)> {
     for library in index.libraries()? {
         let dir = library.root.join(TRASH_DIR).join(id);
         if let Ok(bytes) = std::fs::read(dir.join(ENTRY_FILE)) {
-            let entry: TrashEntry = serde_json::from_slice(&bytes)
-                .map_err(|e| LibraryError::BadConfig { path: dir.join(ENTRY_FILE), message: e.to_string() })?;
+            let entry: TrashEntry =
+                serde_json::from_slice(&bytes).map_err(|e| LibraryError::BadConfig {
+                    path: dir.join(ENTRY_FILE),
+                    message: e.to_string(),
+                })?;
             return Ok((entry, dir));
         }
     }
@@ -382,8 +473,14 @@ fn find_entry(index: &Index, id: &str) -> Result<(TrashEntry, PathBuf)> {
 /// Returns where it went; scan its library to index it again.
 pub fn restore_from_trash(index: &Index, id: &str) -> Result<PathBuf> {
     let (entry, dir) = find_entry(index, id)?;
-    let name = entry.original_path.file_name().ok_or_else(|| not_found("file name", entry.original_path.display()))?;
-    let parent = entry.original_path.parent().ok_or_else(|| not_found("parent folder", entry.original_path.display()))?;
+    let name = entry
+        .original_path
+        .file_name()
+        .ok_or_else(|| not_found("file name", entry.original_path.display()))?;
+    let parent = entry
+        .original_path
+        .parent()
+        .ok_or_else(|| not_found("parent folder", entry.original_path.display()))?;
     std::fs::create_dir_all(parent).map_err(io_error(parent))?;
     let target = free_name(parent, name);
     move_path(&dir.join(ITEM_DIR).join(name), &target)?;
@@ -425,7 +522,13 @@ mod tests {
         let dirs = DataDirs::resolve(Some(&dir.path().join("data"))).unwrap();
         let mut index = Index::open(&dirs.index_path()).unwrap();
         let library = index.add_library(&root).unwrap();
-        let mut fixture = Fixture { _dir: dir, root, index, library, dirs };
+        let mut fixture = Fixture {
+            _dir: dir,
+            root,
+            index,
+            library,
+            dirs,
+        };
         fixture.rescan();
         fixture
     }
@@ -436,10 +539,17 @@ mod tests {
             scan_library(&mut self.index, self.library, &options, &mut |_| {}).unwrap()
         }
         fn folder(&self, rel: &str) -> FolderId {
-            self.index.folder_id(self.library, rel.as_bytes()).unwrap().unwrap()
+            self.index
+                .folder_id(self.library, rel.as_bytes())
+                .unwrap()
+                .unwrap()
         }
         fn asset(&self, folder: &str, name: &str) -> AssetId {
-            self.index.asset_by_name(self.folder(folder), name.as_bytes()).unwrap().unwrap().id
+            self.index
+                .asset_by_name(self.folder(folder), name.as_bytes())
+                .unwrap()
+                .unwrap()
+                .id
         }
     }
 
@@ -448,29 +558,62 @@ mod tests {
     #[test]
     fn free_name_keeps_both_like_finder() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(free_name(dir.path(), "a.jpg".as_ref()), dir.path().join("a.jpg"));
+        assert_eq!(
+            free_name(dir.path(), "a.jpg".as_ref()),
+            dir.path().join("a.jpg")
+        );
         std::fs::write(dir.path().join("a.jpg"), b"1").unwrap();
         std::fs::write(dir.path().join("a (2).jpg"), b"1").unwrap();
-        assert_eq!(free_name(dir.path(), "a.jpg".as_ref()), dir.path().join("a (3).jpg"));
+        assert_eq!(
+            free_name(dir.path(), "a.jpg".as_ref()),
+            dir.path().join("a (3).jpg")
+        );
         std::fs::write(dir.path().join("README"), b"1").unwrap();
-        assert_eq!(free_name(dir.path(), "README".as_ref()), dir.path().join("README (2)"));
+        assert_eq!(
+            free_name(dir.path(), "README".as_ref()),
+            dir.path().join("README (2)")
+        );
     }
 
     #[test]
     fn moved_photos_change_folder_on_disk_and_in_the_index_and_a_rescan_sees_no_change() {
-        let mut f = fixture(&[("Smith/a.jpg", JPEG_ISH), ("Smith/b.jpg", JPEG_ISH), ("Jones/a.jpg", b"other")]);
+        let mut f = fixture(&[
+            ("Smith/a.jpg", JPEG_ISH),
+            ("Smith/b.jpg", JPEG_ISH),
+            ("Jones/a.jpg", b"other"),
+        ]);
         let a = f.asset("Smith", "a.jpg");
         let b = f.asset("Smith", "b.jpg");
         let jones = f.folder("Jones");
         let outcome = move_assets(&mut f.index, &[a, b], jones).unwrap();
-        assert_eq!(outcome, Outcome { done: 2, ..Outcome::default() });
+        assert_eq!(
+            outcome,
+            Outcome {
+                done: 2,
+                ..Outcome::default()
+            }
+        );
         assert!(!f.root.join("Smith/a.jpg").exists());
-        assert_eq!(std::fs::read(f.root.join("Jones/a.jpg")).unwrap(), b"other", "never overwrites");
-        assert_eq!(std::fs::read(f.root.join("Jones/a (2).jpg")).unwrap(), JPEG_ISH);
-        assert_eq!(f.index.asset(a).unwrap().unwrap().path, f.root.join("Jones/a (2).jpg"));
+        assert_eq!(
+            std::fs::read(f.root.join("Jones/a.jpg")).unwrap(),
+            b"other",
+            "never overwrites"
+        );
+        assert_eq!(
+            std::fs::read(f.root.join("Jones/a (2).jpg")).unwrap(),
+            JPEG_ISH
+        );
+        assert_eq!(
+            f.index.asset(a).unwrap().unwrap().path,
+            f.root.join("Jones/a (2).jpg")
+        );
         assert_eq!(f.index.asset(b).unwrap().unwrap().folder, jones);
         let report = f.rescan();
-        assert_eq!((report.processed, report.removed), (0, 0), "the index already matched the disk: {report:?}");
+        assert_eq!(
+            (report.processed, report.removed),
+            (0, 0),
+            "the index already matched the disk: {report:?}"
+        );
         assert_eq!(f.asset("Jones", "a (2).jpg"), a, "ids survive the move");
     }
 
@@ -482,7 +625,10 @@ mod tests {
         let outcome = copy_assets(&mut f.index, &[a], jones).unwrap();
         assert_eq!(outcome.done, 1);
         let copy = f.index.asset(f.asset("Jones", "a.jpg")).unwrap().unwrap();
-        assert_eq!(copy.content_hash, f.index.asset(a).unwrap().unwrap().content_hash);
+        assert_eq!(
+            copy.content_hash,
+            f.index.asset(a).unwrap().unwrap().content_hash
+        );
         assert!(f.root.join("Smith/a.jpg").exists());
         let report = f.rescan();
         assert_eq!(report.processed, 0, "{report:?}");
@@ -490,11 +636,17 @@ mod tests {
 
     #[test]
     fn folders_move_with_their_contents_and_cannot_move_into_themselves() {
-        let mut f = fixture(&[("Inbox/Smith/Kitchen/k.jpg", JPEG_ISH), ("2025/y.jpg", JPEG_ISH)]);
+        let mut f = fixture(&[
+            ("Inbox/Smith/Kitchen/k.jpg", JPEG_ISH),
+            ("2025/y.jpg", JPEG_ISH),
+        ]);
         let smith = f.folder("Inbox/Smith");
         let kitchen = f.folder("Inbox/Smith/Kitchen");
         assert!(move_folder(&mut f.index, smith, kitchen).is_err());
-        assert!(f.root.join("Inbox/Smith/Kitchen/k.jpg").exists(), "a refused move touches nothing");
+        assert!(
+            f.root.join("Inbox/Smith/Kitchen/k.jpg").exists(),
+            "a refused move touches nothing"
+        );
         let year = f.folder("2025");
         let target = move_folder(&mut f.index, smith, year).unwrap();
         assert_eq!(target, f.root.join("2025/Smith"));
@@ -506,7 +658,11 @@ mod tests {
 
     #[test]
     fn trash_then_restore_brings_photos_and_folders_back_and_delete_is_final() {
-        let mut f = fixture(&[("Smith/a.jpg", JPEG_ISH), ("Jones/b.jpg", JPEG_ISH), ("Jones/c.jpg", JPEG_ISH)]);
+        let mut f = fixture(&[
+            ("Smith/a.jpg", JPEG_ISH),
+            ("Jones/b.jpg", JPEG_ISH),
+            ("Jones/c.jpg", JPEG_ISH),
+        ]);
         let a = f.asset("Smith", "a.jpg");
         let trashed = trash_assets(&mut f.index, &[a]).unwrap();
         assert_eq!((trashed.done, trashed.trash_ids.len()), (1, 1));
@@ -514,7 +670,10 @@ mod tests {
         assert!(f.index.asset(a).unwrap().is_none());
         let jones = f.folder("Jones");
         let folder_entry = trash_folder(&mut f.index, jones).unwrap();
-        assert_eq!((folder_entry.files, folder_entry.kind.as_str()), (2, "folder"));
+        assert_eq!(
+            (folder_entry.files, folder_entry.kind.as_str()),
+            (2, "folder")
+        );
         assert!(f.index.folder_id(f.library, b"Jones").unwrap().is_none());
         assert_eq!(f.rescan().processed, 0, "the scanner skips the trash");
 
@@ -524,8 +683,14 @@ mod tests {
         std::fs::write(f.root.join("Smith/a.jpg"), b"a new file took the name").unwrap();
         let file_entry = trash.iter().find(|e| e.kind == "file").unwrap();
         assert_eq!(file_entry.id, trashed.trash_ids[0]);
-        assert_eq!(restore_from_trash(&f.index, &file_entry.id).unwrap(), f.root.join("Smith/a (2).jpg"));
-        assert_eq!(std::fs::read(f.root.join("Smith/a (2).jpg")).unwrap(), JPEG_ISH);
+        assert_eq!(
+            restore_from_trash(&f.index, &file_entry.id).unwrap(),
+            f.root.join("Smith/a (2).jpg")
+        );
+        assert_eq!(
+            std::fs::read(f.root.join("Smith/a (2).jpg")).unwrap(),
+            JPEG_ISH
+        );
         restore_from_trash(&f.index, &folder_entry.id).unwrap();
         assert!(f.root.join("Jones/c.jpg").exists());
         f.rescan();
@@ -547,10 +712,18 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         let dropped = outside.path().join("a.jpg");
         std::fs::write(&dropped, b"\xff\xd8\xff dropped").unwrap();
-        let outcome = import_files(&f.index, &[dropped.clone(), outside.path().to_path_buf()], f.folder("Smith")).unwrap();
+        let outcome = import_files(
+            &f.index,
+            &[dropped.clone(), outside.path().to_path_buf()],
+            f.folder("Smith"),
+        )
+        .unwrap();
         assert_eq!(outcome.done, 1);
         assert_eq!(outcome.failed.len(), 1, "a folder is refused with a reason");
-        assert!(dropped.exists(), "imports copy, never move the user's originals");
+        assert!(
+            dropped.exists(),
+            "imports copy, never move the user's originals"
+        );
         assert_eq!(f.rescan().processed, 1);
         f.asset("Smith", "a (2).jpg");
     }

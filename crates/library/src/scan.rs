@@ -18,8 +18,8 @@
 use crate::{Config, DataDirs, Filters, LibraryError, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use photopro_index::{
-    bytes_to_path, join_rel, AssetId, AssetRecord, FolderId, Index, LibraryId, MediaFields, StoredFingerprint,
-    ThumbState,
+    bytes_to_path, join_rel, AssetId, AssetRecord, FolderId, Index, LibraryId, MediaFields,
+    StoredFingerprint, ThumbState,
 };
 use photopro_media::{FileKind, MediaError, ThumbnailCache, ThumbnailOutcome, ThumbnailSpec};
 use std::collections::HashMap;
@@ -51,12 +51,18 @@ pub struct ScanOptions {
 
 impl ScanOptions {
     pub fn new(config: &Config, dirs: &DataDirs) -> Result<ScanOptions> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         Ok(ScanOptions {
             filters: Filters::from_config(config)?,
             spec: ThumbnailSpec::default(),
             cache: ThumbnailCache::new(dirs.thumbnail_dir()),
-            workers: if config.workers == 0 { cores } else { config.workers },
+            workers: if config.workers == 0 {
+                cores
+            } else {
+                config.workers
+            },
             walkers: cores.clamp(1, 4),
             batch_size: 500,
             after_read_hook: None,
@@ -127,14 +133,21 @@ impl DiskFingerprint {
             })
             .unwrap_or(0);
         let (device, inode) = file_identity(meta);
-        DiskFingerprint { size: meta.len(), mtime_ns, device, inode }
+        DiskFingerprint {
+            size: meta.len(),
+            mtime_ns,
+            device,
+            inode,
+        }
     }
 
     fn matches(&self, stored: &StoredFingerprint) -> bool {
         stored.complete
             && stored.size == self.size
             && stored.mtime_ns == self.mtime_ns
-            && (stored.inode.is_none() || self.inode.is_none() || (stored.inode == self.inode && stored.device == self.device))
+            && (stored.inode.is_none()
+                || self.inode.is_none()
+                || (stored.inode == self.inode && stored.device == self.device))
     }
 }
 
@@ -159,7 +172,11 @@ struct Job {
 
 enum Event {
     /// A directory was listed: forget what vanished from it.
-    Listed { rel: Vec<u8>, removed_assets: Vec<AssetId>, removed_folders: Vec<FolderId> },
+    Listed {
+        rel: Vec<u8>,
+        removed_assets: Vec<AssetId>,
+        removed_folders: Vec<FolderId>,
+    },
     /// A problem that belongs to no indexed file.
     WalkError { rel: Vec<u8>, error: String },
     /// A file was read (or failed to be read).
@@ -184,7 +201,10 @@ pub fn scan_library(
         .into_iter()
         .find(|l| l.id == library)
         .map(|l| l.root)
-        .ok_or_else(|| photopro_index::IndexError::NotFound { what: "library", name: library.to_string() })?;
+        .ok_or_else(|| photopro_index::IndexError::NotFound {
+            what: "library",
+            name: library.to_string(),
+        })?;
     if !root.is_dir() {
         return Err(LibraryError::NotADirectory(root));
     }
@@ -208,9 +228,12 @@ pub fn scan_library(
             jobs: job_tx.clone(),
             events: event_tx.clone(),
         };
-        walkers.push(std::thread::Builder::new().name("photopro-walk".into()).spawn(move || walker.run()).map_err(
-            |e| LibraryError::Worker(e.to_string()),
-        )?);
+        walkers.push(
+            std::thread::Builder::new()
+                .name("photopro-walk".into())
+                .spawn(move || walker.run())
+                .map_err(|e| LibraryError::Worker(e.to_string()))?,
+        );
     }
     drop(job_tx);
 
@@ -307,7 +330,10 @@ struct DirQueue {
 
 impl DirQueue {
     fn new(first: Vec<u8>) -> DirQueue {
-        DirQueue { state: Mutex::new((vec![first], 0, false)), ready: Condvar::new() }
+        DirQueue {
+            state: Mutex::new((vec![first], 0, false)),
+            ready: Condvar::new(),
+        }
     }
 
     fn push(&self, dirs: Vec<Vec<u8>>) {
@@ -406,11 +432,23 @@ impl Walker {
         };
         let folder = self.reader.folder_id(self.library, &rel).ok().flatten();
         let mut known: HashMap<Vec<u8>, StoredFingerprint> = match folder {
-            Some(id) => self.reader.folder_fingerprints(id).unwrap_or_default().into_iter().map(|f| (f.name.clone(), f)).collect(),
+            Some(id) => self
+                .reader
+                .folder_fingerprints(id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| (f.name.clone(), f))
+                .collect(),
             None => HashMap::new(),
         };
         let mut known_children: HashMap<Vec<u8>, FolderId> = match folder {
-            Some(id) => self.reader.child_folders(id).unwrap_or_default().into_iter().map(|(id, name)| (name, id)).collect(),
+            Some(id) => self
+                .reader
+                .child_folders(id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, name)| (name, id))
+                .collect(),
             None => HashMap::new(),
         };
         let mut subdirs = Vec::new();
@@ -419,7 +457,14 @@ impl Walker {
                 Ok(entry) => entry,
                 Err(error) => {
                     let error = format!("cannot read folder entry: {error}");
-                    if self.events.send(Event::WalkError { rel: rel.clone(), error }).is_err() {
+                    if self
+                        .events
+                        .send(Event::WalkError {
+                            rel: rel.clone(),
+                            error,
+                        })
+                        .is_err()
+                    {
                         return false;
                     }
                     continue;
@@ -437,7 +482,14 @@ impl Walker {
                 Ok(t) => t,
                 Err(error) => {
                     let error = format!("cannot stat: {error}");
-                    if self.events.send(Event::WalkError { rel: child_rel(&name), error }).is_err() {
+                    if self
+                        .events
+                        .send(Event::WalkError {
+                            rel: child_rel(&name),
+                            error,
+                        })
+                        .is_err()
+                    {
                         return false;
                     }
                     continue;
@@ -453,7 +505,14 @@ impl Walker {
                     } else {
                         format!("broken symbolic link (not followed): {error}")
                     };
-                    if self.events.send(Event::WalkError { rel: child_rel(&name), error }).is_err() {
+                    if self
+                        .events
+                        .send(Event::WalkError {
+                            rel: child_rel(&name),
+                            error,
+                        })
+                        .is_err()
+                    {
                         return false;
                     }
                 }
@@ -474,7 +533,14 @@ impl Walker {
                 Ok(meta) => meta,
                 Err(error) => {
                     let error = format!("vanished or unreadable while scanning: {error}");
-                    if self.events.send(Event::WalkError { rel: child_rel(&name), error }).is_err() {
+                    if self
+                        .events
+                        .send(Event::WalkError {
+                            rel: child_rel(&name),
+                            error,
+                        })
+                        .is_err()
+                    {
                         return false;
                     }
                     continue;
@@ -488,16 +554,33 @@ impl Walker {
                 }
             }
             self.counters.queued.fetch_add(1, Ordering::Relaxed);
-            self.counters.queued_bytes.fetch_add(disk.size, Ordering::Relaxed);
+            self.counters
+                .queued_bytes
+                .fetch_add(disk.size, Ordering::Relaxed);
             let kind = FileKind::from_name(&name);
-            if self.jobs.send(Job { folder_rel: rel.clone(), name, kind, disk }).is_err() {
+            if self
+                .jobs
+                .send(Job {
+                    folder_rel: rel.clone(),
+                    name,
+                    kind,
+                    disk,
+                })
+                .is_err()
+            {
                 return false;
             }
         }
         self.queue.push(subdirs);
         let removed_assets: Vec<AssetId> = known.into_values().map(|f| f.id).collect();
         let removed_folders: Vec<FolderId> = known_children.into_values().collect();
-        self.events.send(Event::Listed { rel, removed_assets, removed_folders }).is_ok()
+        self.events
+            .send(Event::Listed {
+                rel,
+                removed_assets,
+                removed_folders,
+            })
+            .is_ok()
     }
 }
 
@@ -513,10 +596,17 @@ fn media_worker(
         let mut path = join_rel(&root, &job.folder_rel);
         path.push(bytes_to_path(&job.name));
         let outcome = match &hook {
-            Some(hook) => photopro_media::analyze_file_with_hook(&path, job.kind, &spec, &cache, &mut |p| hook(p)),
+            Some(hook) => {
+                photopro_media::analyze_file_with_hook(&path, job.kind, &spec, &cache, &mut |p| {
+                    hook(p)
+                })
+            }
             None => photopro_media::analyze_file(&path, job.kind, &spec, &cache),
         };
-        if events.send(Event::File(Box::new(FileResult { job, outcome }))).is_err() {
+        if events
+            .send(Event::File(Box::new(FileResult { job, outcome })))
+            .is_err()
+        {
             return;
         }
     }
@@ -573,7 +663,11 @@ impl Writer<'_> {
             };
             for event in events {
                 match event {
-                    Event::Listed { rel, removed_assets, removed_folders } => {
+                    Event::Listed {
+                        rel,
+                        removed_assets,
+                        removed_folders,
+                    } => {
                         folder_id(batch, folders, &rel)?;
                         for id in removed_assets {
                             batch.delete_asset(id)?;
@@ -618,7 +712,9 @@ impl Writer<'_> {
                                 record.size = analysis.size;
                                 record.content_hash = Some(analysis.content_hash.to_hex());
                                 record.thumb_state = match analysis.thumbnail {
-                                    ThumbnailOutcome::Stored | ThumbnailOutcome::AlreadyCached => ThumbState::Ready,
+                                    ThumbnailOutcome::Stored | ThumbnailOutcome::AlreadyCached => {
+                                        ThumbState::Ready
+                                    }
                                     ThumbnailOutcome::NotAvailable => ThumbState::None,
                                     ThumbnailOutcome::Failed(_) => ThumbState::Error,
                                 };
@@ -628,7 +724,9 @@ impl Writer<'_> {
                                 record.media_error = analysis.media_error;
                                 record.media = media_fields(analysis.metadata, analysis.pixel_size);
                             }
-                            Err(MediaError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                            Err(MediaError::Io { source, .. })
+                                if source.kind() == std::io::ErrorKind::NotFound =>
+                            {
                                 // Deleted between the walk and the read: it is gone, so it
                                 // leaves the index, and the user learns why it flickered.
                                 report.errors += 1;
@@ -637,7 +735,11 @@ impl Writer<'_> {
                                     rel.push(b'/');
                                 }
                                 rel.extend_from_slice(&job.name);
-                                batch.record_scan_error(library, &rel, "deleted while the scan was reading it")?;
+                                batch.record_scan_error(
+                                    library,
+                                    &rel,
+                                    "deleted while the scan was reading it",
+                                )?;
                                 if let Some(id) = batch.asset_id(folder, &job.name)? {
                                     batch.delete_asset(id)?;
                                 }

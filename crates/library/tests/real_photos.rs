@@ -36,12 +36,21 @@ fn whole_shared_folder_counts() {
     assert_eq!(status.with_gps, 50);
     assert_eq!(status.with_exif_time, 145);
     assert_eq!(status.thumbnails, 181);
-    assert_eq!(status.without_thumbnail, 6, "HEIF without embedded preview, beach.jpg (DNL)");
+    assert_eq!(
+        status.without_thumbnail, 6,
+        "HEIF without embedded preview, beach.jpg (DNL)"
+    );
     let beach = photos.join("cameras/beach.jpg");
-    assert!(harness.error_for(&beach).unwrap().contains("DNL"), "beach.jpg uses a DNL marker libjpeg-turbo rejects");
+    assert!(
+        harness.error_for(&beach).unwrap().contains("DNL"),
+        "beach.jpg uses a DNL marker libjpeg-turbo rejects"
+    );
     // Damaged EXIF is kept where readable and reported.
     let hp = photos.join("cameras/HP PhotoSmart C812.jpg");
-    assert!(harness.error_for(&hp).unwrap().contains("EXIF partly unreadable"));
+    assert!(harness
+        .error_for(&hp)
+        .unwrap()
+        .contains("EXIF partly unreadable"));
 }
 
 #[test]
@@ -54,23 +63,40 @@ fn dji_metadata_is_exact() {
     assert_eq!(m.make.as_deref(), Some("DJI"), "NUL padding trimmed");
     assert_eq!(m.model.as_deref(), Some("FC300S"));
     assert_eq!(m.taken_at_local.as_deref(), Some("2016-06-23T16:31:59"));
-    assert_eq!(m.utc_offset_minutes, None, "DJI writes neither OffsetTime nor a GPS time stamp");
-    assert!((m.latitude.unwrap() - 46.842607).abs() < 1e-6, "{:?}", m.latitude);
-    assert!((m.longitude.unwrap() - -91.994560).abs() < 1e-6, "{:?}", m.longitude);
+    assert_eq!(
+        m.utc_offset_minutes, None,
+        "DJI writes neither OffsetTime nor a GPS time stamp"
+    );
+    assert!(
+        (m.latitude.unwrap() - 46.842607).abs() < 1e-6,
+        "{:?}",
+        m.latitude
+    );
+    assert!(
+        (m.longitude.unwrap() - -91.994560).abs() < 1e-6,
+        "{:?}",
+        m.longitude
+    );
     assert!((m.altitude.unwrap() - 198.309).abs() < 1e-3);
     assert_eq!(m.relative_altitude, Some(39.8));
     assert_eq!((m.width, m.height), (Some(4000), Some(2250)));
     assert_eq!(m.iso, Some(100));
     assert_eq!(m.exposure.as_deref(), Some("1/370"));
     assert_eq!(m.f_number, Some(2.8));
-    assert_eq!(dji.content_hash.as_deref(), Some("30383e0f07cb2621569e1006e61b407b895157e1d6690e9c32e7cb8f29c82979"));
+    assert_eq!(
+        dji.content_hash.as_deref(),
+        Some("30383e0f07cb2621569e1006e61b407b895157e1d6690e9c32e7cb8f29c82979")
+    );
     assert_eq!(dji.kind, "jpeg");
     assert!(!dji.sync_excluded);
 
     // Capture time with its offset: the Canon aerials carry a GPS UTC stamp.
     harness.scan(&photos.join("aerial-12mp"));
     let canon = harness.asset(&photos.join("aerial-12mp/IMG_9354.jpg"));
-    assert_eq!(canon.media.taken_at_local.as_deref(), Some("2014-10-19T13:20:51"));
+    assert_eq!(
+        canon.media.taken_at_local.as_deref(),
+        Some("2014-10-19T13:20:51")
+    );
     assert_eq!(canon.media.utc_offset_minutes, Some(-300));
     assert_eq!(canon.media.taken_at_utc, Some(1_413_742_851));
 
@@ -79,7 +105,10 @@ fn dji_metadata_is_exact() {
     let heic = harness.asset(&photos.join("exif-samples/heic/IMG_5195.HEIC"));
     assert_eq!(heic.kind, "heic");
     assert_eq!(heic.media.model.as_deref(), Some("iPhone 11 Pro Max"));
-    assert_eq!(heic.media.taken_at_local.as_deref(), Some("2021-04-11T15:47:53.054"));
+    assert_eq!(
+        heic.media.taken_at_local.as_deref(),
+        Some("2021-04-11T15:47:53.054")
+    );
     assert_eq!(heic.media.utc_offset_minutes, Some(-300));
     assert_eq!(heic.thumb_state, "none");
     assert_eq!(heic.media_error, None);
@@ -95,15 +124,29 @@ fn orientation_is_applied_to_thumbnails() {
         for orientation in 1..=8u8 {
             let asset = harness.asset(&folder.join(format!("{shape}_{orientation}.jpg")));
             assert_eq!(asset.media.orientation, Some(orientation));
-            let hash = photopro_media::ContentHash::from_hex(asset.content_hash.as_deref().unwrap()).unwrap();
+            let hash =
+                photopro_media::ContentHash::from_hex(asset.content_hash.as_deref().unwrap())
+                    .unwrap();
             let size_of = |size| {
                 let bytes = std::fs::read(harness.options.cache.path(&hash, size)).unwrap();
                 photopro_media::thumbnail::probe_size(&bytes, FileKind::Jpeg).unwrap()
             };
             // Every file shows the same upright picture: 600×450 or 450×600 after rotation.
-            let (grid, preview) = if shape == "landscape" { ((400, 300), (600, 450)) } else { ((300, 400), (450, 600)) };
-            assert_eq!(size_of(ThumbnailSize::Grid), grid, "{shape}_{orientation} grid");
-            assert_eq!(size_of(ThumbnailSize::Preview), preview, "{shape}_{orientation} preview");
+            let (grid, preview) = if shape == "landscape" {
+                ((400, 300), (600, 450))
+            } else {
+                ((300, 400), (450, 600))
+            };
+            assert_eq!(
+                size_of(ThumbnailSize::Grid),
+                grid,
+                "{shape}_{orientation} grid"
+            );
+            assert_eq!(
+                size_of(ThumbnailSize::Preview),
+                preview,
+                "{shape}_{orientation} preview"
+            );
         }
     }
 }
@@ -114,11 +157,18 @@ fn twelve_megapixel_previews_are_1600px() {
     let mut harness = Harness::new();
     harness.scan(&photos.join("aerial-12mp"));
     let asset = harness.asset(&photos.join("aerial-12mp/IMG_9360.jpg"));
-    let hash = photopro_media::ContentHash::from_hex(asset.content_hash.as_deref().unwrap()).unwrap();
+    let hash =
+        photopro_media::ContentHash::from_hex(asset.content_hash.as_deref().unwrap()).unwrap();
     let preview = std::fs::read(harness.options.cache.path(&hash, ThumbnailSize::Preview)).unwrap();
-    assert_eq!(photopro_media::thumbnail::probe_size(&preview, FileKind::Jpeg), Some((1600, 1200)));
+    assert_eq!(
+        photopro_media::thumbnail::probe_size(&preview, FileKind::Jpeg),
+        Some((1600, 1200))
+    );
     let grid = std::fs::read(harness.options.cache.path(&hash, ThumbnailSize::Grid)).unwrap();
-    assert_eq!(photopro_media::thumbnail::probe_size(&grid, FileKind::Jpeg), Some((400, 300)));
+    assert_eq!(
+        photopro_media::thumbnail::probe_size(&grid, FileKind::Jpeg),
+        Some((400, 300))
+    );
 }
 
 #[test]
@@ -133,8 +183,14 @@ fn search_and_map_queries_answer_from_the_index() {
     let fc300 = harness.index.search("FC300S", 100).unwrap();
     assert_eq!(fc300.len(), 18);
     // Brighton Beach, Duluth: the DJI shoot's bounding box holds its 18 photos and nothing else.
-    let in_box = harness.index.assets_in_box(46.83, 46.85, -92.01, -91.98, 100).unwrap();
+    let in_box = harness
+        .index
+        .assets_in_box(46.83, 46.85, -92.01, -91.98, 100)
+        .unwrap();
     assert_eq!(in_box.len(), 18);
-    let nowhere = harness.index.assets_in_box(-1.0, 1.0, -1.0, 1.0, 100).unwrap();
+    let nowhere = harness
+        .index
+        .assets_in_box(-1.0, 1.0, -1.0, 1.0, 100)
+        .unwrap();
     assert!(nowhere.is_empty());
 }

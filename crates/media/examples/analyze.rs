@@ -6,7 +6,9 @@ fn main() {
     let cache = photopro_media::ThumbnailCache::new(cache_dir.path());
     for arg in std::env::args_os().skip(1) {
         let path = std::path::PathBuf::from(arg);
-        let kind = photopro_media::FileKind::from_name(path.file_name().unwrap_or_default().as_encoded_bytes());
+        let kind = photopro_media::FileKind::from_name(
+            path.file_name().unwrap_or_default().as_encoded_bytes(),
+        );
         match photopro_media::analyze_file(&path, kind, &spec, &cache) {
             Ok(a) => println!(
                 "{}: {:?} hash={} px={:?} grid={:?} err={:?}\n  {:?}",

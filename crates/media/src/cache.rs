@@ -34,20 +34,29 @@ impl ThumbnailCache {
             ThumbnailSize::Grid => "grid",
             ThumbnailSize::Preview => "preview",
         };
-        self.root.join(&hex[..2]).join(format!("{hex}-{suffix}.jpg"))
+        self.root
+            .join(&hex[..2])
+            .join(format!("{hex}-{suffix}.jpg"))
     }
 
     /// Whether both renderings for this content already exist.
     pub fn contains(&self, hash: &ContentHash) -> bool {
-        self.path(hash, ThumbnailSize::Grid).is_file() && self.path(hash, ThumbnailSize::Preview).is_file()
+        self.path(hash, ThumbnailSize::Grid).is_file()
+            && self.path(hash, ThumbnailSize::Preview).is_file()
     }
 
     /// Write both renderings atomically (temp file + rename), so a crash never
     /// leaves a half-written JPEG that later looks valid.
     pub fn store(&self, hash: &ContentHash, rendered: &Rendered) -> Result<()> {
-        for (size, image) in [(ThumbnailSize::Grid, &rendered.grid), (ThumbnailSize::Preview, &rendered.preview)] {
+        for (size, image) in [
+            (ThumbnailSize::Grid, &rendered.grid),
+            (ThumbnailSize::Preview, &rendered.preview),
+        ] {
             let path = self.path(hash, size);
-            let write_error = |source| MediaError::WriteThumbnail { path: path.clone(), source };
+            let write_error = |source| MediaError::WriteThumbnail {
+                path: path.clone(),
+                source,
+            };
             let dir = path.parent().expect("cache paths have a parent");
             std::fs::create_dir_all(dir).map_err(write_error)?;
             let temp = dir.join(format!(

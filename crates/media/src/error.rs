@@ -18,7 +18,9 @@ pub enum MediaError {
     Empty,
     #[error("not a decodable image: {0}")]
     Decode(String),
-    #[error("image is {width}×{height} = {pixels} pixels, above the safety limit of {limit} pixels")]
+    #[error(
+        "image is {width}×{height} = {pixels} pixels, above the safety limit of {limit} pixels"
+    )]
     TooManyPixels {
         width: u64,
         height: u64,

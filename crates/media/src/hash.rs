@@ -111,7 +111,9 @@ mod tests {
     }
 
     fn pattern(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 13)) as u8).collect()
+        (0..len)
+            .map(|i| (i.wrapping_mul(31) ^ (i >> 13)) as u8)
+            .collect()
     }
 
     #[test]

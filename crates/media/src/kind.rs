@@ -80,7 +80,12 @@ impl FileKind {
     pub fn is_photo(self) -> bool {
         matches!(
             self,
-            FileKind::Jpeg | FileKind::Png | FileKind::Tiff | FileKind::Webp | FileKind::Heic | FileKind::Raw
+            FileKind::Jpeg
+                | FileKind::Png
+                | FileKind::Tiff
+                | FileKind::Webp
+                | FileKind::Heic
+                | FileKind::Raw
         )
     }
 
@@ -117,7 +122,12 @@ mod tests {
             (b"weird.\xff\xfe", Other),
         ];
         for (name, kind) in cases {
-            assert_eq!(FileKind::from_name(name), *kind, "{}", String::from_utf8_lossy(name));
+            assert_eq!(
+                FileKind::from_name(name),
+                *kind,
+                "{}",
+                String::from_utf8_lossy(name)
+            );
         }
     }
 

@@ -1,12 +1,12 @@
 //! Media pipeline for PhotoProOS Storage: everything the library learns from a
 //! photo's bytes.
 //!
-//! - [`hash`]: Dropbox's block `content_hash`, the one hash both remotes share.
-//! - [`metadata`]: EXIF (capture time with offset, camera, lens, exposure, GPS)
+//! - [`hash`] — Dropbox's block `content_hash`, the one hash both remotes share.
+//! - [`metadata`] — EXIF (capture time with offset, camera, lens, exposure, GPS)
 //!   and XMP (DJI relative altitude, keywords, rating).
-//! - [`thumbnail`]: grid thumbnails and previews, orientation applied, with a
+//! - [`thumbnail`] — grid thumbnails and previews, orientation applied, with a
 //!   decompression-bomb guard.
-//! - [`ThumbnailCache`]: where renderings live on disk, keyed by content hash
+//! - [`ThumbnailCache`] — where renderings live on disk, keyed by content hash
 //!   so a renamed or moved photo never needs a new thumbnail.
 //!
 //! [`analyze_file`] runs all of it over one file with a single read.
@@ -76,7 +76,12 @@ pub struct Analysis {
 /// Fails only when the bytes themselves cannot be read consistently: the file
 /// is unreadable, vanished, or changed while being read (size or modification
 /// time differ before and after, or the read length differs from the size).
-pub fn analyze_file(path: &Path, kind: FileKind, spec: &ThumbnailSpec, cache: &ThumbnailCache) -> Result<Analysis> {
+pub fn analyze_file(
+    path: &Path,
+    kind: FileKind,
+    spec: &ThumbnailSpec,
+    cache: &ThumbnailCache,
+) -> Result<Analysis> {
     analyze_file_with_hook(path, kind, spec, cache, &mut |_| {})
 }
 
@@ -90,7 +95,10 @@ pub fn analyze_file_with_hook(
     cache: &ThumbnailCache,
     after_read: &mut dyn FnMut(&Path),
 ) -> Result<Analysis> {
-    let io_error = |source: std::io::Error| MediaError::Io { path: path.to_path_buf(), source };
+    let io_error = |source: std::io::Error| MediaError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let before = file.metadata().map_err(io_error)?;
     if !before.is_file() {
@@ -98,11 +106,17 @@ pub fn analyze_file_with_hook(
     }
     let size = before.len();
     let (content_hash, bytes) = if size > MAX_IN_MEMORY_BYTES {
-        (hash::content_hash_reader(&mut file).map_err(io_error)?, None)
+        (
+            hash::content_hash_reader(&mut file).map_err(io_error)?,
+            None,
+        )
     } else {
         let mut bytes = Vec::with_capacity(size as usize);
         // Read one byte past the expected size so growth is noticed.
-        (&mut file).take(size + 1).read_to_end(&mut bytes).map_err(io_error)?;
+        (&mut file)
+            .take(size + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
         if bytes.len() as u64 != size {
             return Err(MediaError::ChangedWhileReading);
         }
@@ -118,7 +132,10 @@ pub fn analyze_file_with_hook(
         size,
         modified: before.modified().ok(),
         content_hash,
-        metadata: PhotoMetadata { orientation: 1, ..Default::default() },
+        metadata: PhotoMetadata {
+            orientation: 1,
+            ..Default::default()
+        },
         pixel_size: None,
         thumbnail: ThumbnailOutcome::NotAvailable,
         media_error: None,
@@ -127,7 +144,10 @@ pub fn analyze_file_with_hook(
         return Ok(analysis);
     }
     let Some(bytes) = bytes else {
-        let message = format!("no thumbnail: file is larger than {} MiB", MAX_IN_MEMORY_BYTES >> 20);
+        let message = format!(
+            "no thumbnail: file is larger than {} MiB",
+            MAX_IN_MEMORY_BYTES >> 20
+        );
         analysis.thumbnail = ThumbnailOutcome::Failed(message.clone());
         analysis.media_error = Some(message);
         return Ok(analysis);
@@ -164,7 +184,10 @@ pub fn analyze_file_with_hook(
     problems.extend(outcome.problem);
     analysis.media_error = (!problems.is_empty()).then(|| problems.join("; "));
     if analysis.pixel_size.is_none() {
-        analysis.pixel_size = analysis.metadata.exif_width.zip(analysis.metadata.exif_height);
+        analysis.pixel_size = analysis
+            .metadata
+            .exif_width
+            .zip(analysis.metadata.exif_height);
     }
     Ok(analysis)
 }

@@ -55,7 +55,10 @@ pub struct MetadataOutcome {
 /// Read EXIF and XMP from a whole file's bytes. Never fails: problems are reported alongside.
 pub fn read_metadata(bytes: &[u8]) -> MetadataOutcome {
     let mut outcome = MetadataOutcome {
-        metadata: PhotoMetadata { orientation: 1, ..Default::default() },
+        metadata: PhotoMetadata {
+            orientation: 1,
+            ..Default::default()
+        },
         problem: None,
     };
     let mut cursor = std::io::Cursor::new(bytes);
@@ -66,7 +69,10 @@ pub fn read_metadata(bytes: &[u8]) -> MetadataOutcome {
         .or_else(|error| error.distill_partial_result(|errors| partial_errors = errors));
     if let Some(first) = partial_errors.first() {
         // What could be read is kept; the damage is still worth telling the user about.
-        outcome.problem = Some(format!("EXIF partly unreadable ({} problems, first: {first})", partial_errors.len()));
+        outcome.problem = Some(format!(
+            "EXIF partly unreadable ({} problems, first: {first})",
+            partial_errors.len()
+        ));
     }
     match parsed {
         Ok(exif) => fill_from_exif(&exif, &mut outcome.metadata),
@@ -93,8 +99,12 @@ fn fill_from_exif(exif: &exif::Exif, meta: &mut PhotoMetadata) {
         .and_then(|f| f.value.get_uint(0))
         .filter(|o| (1..=8).contains(o))
         .unwrap_or(1) as u8;
-    meta.exif_width = field(Tag::PixelXDimension).and_then(|f| f.value.get_uint(0)).filter(|w| *w > 0);
-    meta.exif_height = field(Tag::PixelYDimension).and_then(|f| f.value.get_uint(0)).filter(|h| *h > 0);
+    meta.exif_width = field(Tag::PixelXDimension)
+        .and_then(|f| f.value.get_uint(0))
+        .filter(|w| *w > 0);
+    meta.exif_height = field(Tag::PixelYDimension)
+        .and_then(|f| f.value.get_uint(0))
+        .filter(|h| *h > 0);
 
     let local = field(Tag::DateTimeOriginal)
         .or_else(|| field(Tag::DateTimeDigitized))
@@ -103,7 +113,11 @@ fn fill_from_exif(exif: &exif::Exif, meta: &mut PhotoMetadata) {
         .and_then(|text| parse_exif_datetime(&text));
     if let Some(mut civil) = local {
         if let Some(sub) = field(Tag::SubSecTimeOriginal).and_then(ascii) {
-            let digits: String = sub.chars().take_while(|c| c.is_ascii_digit()).take(3).collect();
+            let digits: String = sub
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .take(3)
+                .collect();
             if !digits.is_empty() {
                 civil.millis = format!("{digits:0<3}").parse().unwrap_or(0);
             }
@@ -120,7 +134,8 @@ fn fill_from_exif(exif: &exif::Exif, meta: &mut PhotoMetadata) {
             let utc = gps_utc?;
             let diff_minutes = (civil.unix_seconds_as_if_utc() - utc) as f64 / 60.0;
             let rounded = (diff_minutes / 15.0).round() as i64 * 15;
-            ((diff_minutes - rounded as f64).abs() < 10.0 && rounded.abs() <= 14 * 60).then_some(rounded as i32)
+            ((diff_minutes - rounded as f64).abs() < 10.0 && rounded.abs() <= 14 * 60)
+                .then_some(rounded as i32)
         });
         meta.utc_offset_minutes = offset;
         meta.taken_at_utc = offset.map(|o| civil.unix_seconds_as_if_utc() - i64::from(o) * 60);
@@ -129,7 +144,9 @@ fn fill_from_exif(exif: &exif::Exif, meta: &mut PhotoMetadata) {
 }
 
 fn ascii(field: &Field) -> Option<String> {
-    let Value::Ascii(parts) = &field.value else { return None };
+    let Value::Ascii(parts) = &field.value else {
+        return None;
+    };
     let first = parts.first()?;
     // Some makers (DJI, HTC, Leica, …) pad with NULs: the string ends at the first one.
     let end = first.iter().position(|&b| b == 0).unwrap_or(first.len());
@@ -148,7 +165,9 @@ fn rational(field: &Field) -> Option<f64> {
 }
 
 fn exposure_text(field: &Field) -> Option<String> {
-    let Value::Rational(v) = &field.value else { return rational(field).map(|s| format!("{s}")) };
+    let Value::Rational(v) = &field.value else {
+        return rational(field).map(|s| format!("{s}"));
+    };
     let r = v.first().filter(|r| r.denom != 0 && r.num != 0)?;
     let seconds = r.to_f64();
     Some(if seconds < 1.0 {
@@ -162,7 +181,9 @@ fn exposure_text(field: &Field) -> Option<String> {
 fn gps_position(exif: &exif::Exif) -> Option<GpsPosition> {
     let degrees = |tag: Tag| -> Option<f64> {
         let f = exif.get_field(tag, In::PRIMARY)?;
-        let Value::Rational(parts) = &f.value else { return None };
+        let Value::Rational(parts) = &f.value else {
+            return None;
+        };
         if parts.len() < 3 || parts.iter().take(3).any(|r| r.denom == 0) {
             return None;
         }
@@ -184,21 +205,36 @@ fn gps_position(exif: &exif::Exif) -> Option<GpsPosition> {
     if latitude == 0.0 && longitude == 0.0 {
         return None;
     }
-    let altitude = exif.get_field(Tag::GPSAltitude, In::PRIMARY).and_then(rational).map(|a| {
-        let below = exif
-            .get_field(Tag::GPSAltitudeRef, In::PRIMARY)
-            .and_then(|f| f.value.get_uint(0))
-            .is_some_and(|r| r == 1);
-        if below { -a } else { a }
-    });
-    Some(GpsPosition { latitude, longitude, altitude })
+    let altitude = exif
+        .get_field(Tag::GPSAltitude, In::PRIMARY)
+        .and_then(rational)
+        .map(|a| {
+            let below = exif
+                .get_field(Tag::GPSAltitudeRef, In::PRIMARY)
+                .and_then(|f| f.value.get_uint(0))
+                .is_some_and(|r| r == 1);
+            if below {
+                -a
+            } else {
+                a
+            }
+        });
+    Some(GpsPosition {
+        latitude,
+        longitude,
+        altitude,
+    })
 }
 
 /// GPS date + time stamp as Unix seconds (UTC).
 fn gps_timestamp(exif: &exif::Exif) -> Option<i64> {
-    let date = exif.get_field(Tag::GPSDateStamp, In::PRIMARY).and_then(ascii)?;
+    let date = exif
+        .get_field(Tag::GPSDateStamp, In::PRIMARY)
+        .and_then(ascii)?;
     let time = exif.get_field(Tag::GPSTimeStamp, In::PRIMARY)?;
-    let Value::Rational(hms) = &time.value else { return None };
+    let Value::Rational(hms) = &time.value else {
+        return None;
+    };
     if hms.len() < 3 || hms.iter().any(|r| r.denom == 0) {
         return None;
     }
@@ -206,7 +242,8 @@ fn gps_timestamp(exif: &exif::Exif) -> Option<i64> {
     civil.hour = hms[0].to_f64() as u32;
     civil.minute = hms[1].to_f64() as u32;
     civil.second = hms[2].to_f64() as u32;
-    (civil.hour < 24 && civil.minute < 60 && civil.second < 61).then(|| civil.unix_seconds_as_if_utc())
+    (civil.hour < 24 && civil.minute < 60 && civil.second < 61)
+        .then(|| civil.unix_seconds_as_if_utc())
 }
 
 /// A calendar date and wall-clock time without a zone.
@@ -308,7 +345,12 @@ fn find_xmp_packet(bytes: &[u8]) -> Option<&[u8]> {
 fn fill_from_xmp(xmp: &[u8], meta: &mut PhotoMetadata) {
     let text = String::from_utf8_lossy(xmp);
     if let Some(value) = xmp_property(&text, "drone-dji:RelativeAltitude") {
-        meta.relative_altitude = value.trim().trim_start_matches('+').parse::<f64>().ok().filter(|v| v.is_finite());
+        meta.relative_altitude = value
+            .trim()
+            .trim_start_matches('+')
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite());
     }
     if let Some(value) = xmp_property(&text, "xmp:Rating") {
         meta.rating = value.trim().parse().ok();
@@ -320,7 +362,9 @@ fn fill_from_xmp(xmp: &[u8], meta: &mut PhotoMetadata) {
             while let Some(open) = rest.find("<rdf:li") {
                 let after = &rest[open..];
                 let Some(gt) = after.find('>') else { break };
-                let Some(close) = after.find("</rdf:li>") else { break };
+                let Some(close) = after.find("</rdf:li>") else {
+                    break;
+                };
                 if gt < close {
                     let keyword = xml_unescape(after[gt + 1..close].trim());
                     if !keyword.is_empty() && !meta.keywords.contains(&keyword) {
@@ -390,9 +434,16 @@ mod tests {
         fill_from_xmp(xmp, &mut meta);
         assert_eq!(meta.relative_altitude, Some(30.2));
         assert_eq!(meta.rating, Some(4));
-        assert_eq!(meta.keywords, vec!["Smith residence".to_string(), "kitchen & dining".to_string()]);
+        assert_eq!(
+            meta.keywords,
+            vec![
+                "Smith residence".to_string(),
+                "kitchen & dining".to_string()
+            ]
+        );
 
-        let element = b"<x:xmpmeta><drone-dji:RelativeAltitude>-1.5</drone-dji:RelativeAltitude></x:xmpmeta>";
+        let element =
+            b"<x:xmpmeta><drone-dji:RelativeAltitude>-1.5</drone-dji:RelativeAltitude></x:xmpmeta>";
         let mut meta = PhotoMetadata::default();
         fill_from_xmp(element, &mut meta);
         assert_eq!(meta.relative_altitude, Some(-1.5));

@@ -10,7 +10,9 @@
 
 use crate::error::{MediaError, Result};
 use crate::kind::FileKind;
-use fast_image_resize::{images::Image as ResizeImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{
+    images::Image as ResizeImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+};
 
 /// Sizes and safety limits for rendering.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +74,12 @@ struct Rgb {
 
 /// Render grid and preview for one file's bytes. `Ok(None)` means the format
 /// has nothing we can show (e.g. a HEIC without an embedded JPEG preview).
-pub fn render(bytes: &[u8], kind: FileKind, orientation: u8, spec: &ThumbnailSpec) -> Result<Option<Rendered>> {
+pub fn render(
+    bytes: &[u8],
+    kind: FileKind,
+    orientation: u8,
+    spec: &ThumbnailSpec,
+) -> Result<Option<Rendered>> {
     if bytes.is_empty() {
         return Err(MediaError::Empty);
     }
@@ -112,14 +119,19 @@ pub fn render(bytes: &[u8], kind: FileKind, orientation: u8, spec: &ThumbnailSpe
 pub fn probe_size(bytes: &[u8], kind: FileKind) -> Option<(u32, u32)> {
     match kind {
         FileKind::Jpeg => {
-            let header = turbojpeg::Decompressor::new().ok()?.read_header(bytes).ok()?;
+            let header = turbojpeg::Decompressor::new()
+                .ok()?
+                .read_header(bytes)
+                .ok()?;
             Some((header.width as u32, header.height as u32))
         }
-        FileKind::Png | FileKind::Tiff | FileKind::Webp => image::ImageReader::new(std::io::Cursor::new(bytes))
-            .with_guessed_format()
-            .ok()?
-            .into_dimensions()
-            .ok(),
+        FileKind::Png | FileKind::Tiff | FileKind::Webp => {
+            image::ImageReader::new(std::io::Cursor::new(bytes))
+                .with_guessed_format()
+                .ok()?
+                .into_dimensions()
+                .ok()
+        }
         _ => None,
     }
 }
@@ -135,7 +147,9 @@ pub fn probe_size(bytes: &[u8], kind: FileKind) -> Option<(u32, u32)> {
 /// it (maker trailers, a damaged second image) does not make the photo broken.
 fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
     if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
-        return Err(MediaError::Decode("not a JPEG (no start-of-image marker)".into()));
+        return Err(MediaError::Decode(
+            "not a JPEG (no start-of-image marker)".into(),
+        ));
     }
     let mut at = 2;
     loop {
@@ -144,7 +158,9 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
             at += 1;
         }
         if at + 4 > bytes.len() {
-            return Err(MediaError::Decode("truncated or damaged JPEG: no image data (no start-of-scan marker)".into()));
+            return Err(MediaError::Decode(
+                "truncated or damaged JPEG: no image data (no start-of-scan marker)".into(),
+            ));
         }
         if bytes[at] != 0xFF {
             // Not a marker where one must be: leave the verdict to the decoder.
@@ -158,7 +174,9 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
     }
     match memchr::memmem::find(&bytes[at..], &[0xFF, 0xD9]) {
         Some(_) => Ok(()),
-        None => Err(MediaError::Decode("truncated JPEG: the image data ends before the end-of-image marker".into())),
+        None => Err(MediaError::Decode(
+            "truncated JPEG: the image data ends before the end-of-image marker".into(),
+        )),
     }
 }
 
@@ -185,7 +203,9 @@ fn decode_jpeg_turbo(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u
     }
     let scale = turbojpeg::ScalingFactor::new(1, denominator as usize);
     let scaled = header.scaled(scale);
-    decompressor.set_scaling_factor(scale).map_err(decode_error)?;
+    decompressor
+        .set_scaling_factor(scale)
+        .map_err(decode_error)?;
     // Guard against progressive JPEGs built to take forever (thousands of scans).
     decompressor.set_scan_limit(500).map_err(decode_error)?;
     let mut image = turbojpeg::Image {
@@ -195,9 +215,15 @@ fn decode_jpeg_turbo(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u
         height: scaled.height,
         format: turbojpeg::PixelFormat::RGB,
     };
-    decompressor.decompress(bytes, image.as_deref_mut()).map_err(decode_error)?;
+    decompressor
+        .decompress(bytes, image.as_deref_mut())
+        .map_err(decode_error)?;
     Ok((
-        Rgb { width: scaled.width as u32, height: scaled.height as u32, pixels: image.pixels },
+        Rgb {
+            width: scaled.width as u32,
+            height: scaled.height as u32,
+            pixels: image.pixels,
+        },
         (width as u32, height as u32),
     ))
 }
@@ -220,16 +246,30 @@ fn decode_with_image(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u
     reader.limits(limits);
     let decoded = reader.decode().map_err(decode_error)?.into_rgb8();
     let (w, h) = decoded.dimensions();
-    Ok((Rgb { width: w, height: h, pixels: decoded.into_raw() }, (width, height)))
+    Ok((
+        Rgb {
+            width: w,
+            height: h,
+            pixels: decoded.into_raw(),
+        },
+        (width, height),
+    ))
 }
 
 fn guard_pixels(width: u64, height: u64, spec: &ThumbnailSpec) -> Result<()> {
     let pixels = width.saturating_mul(height);
     if width == 0 || height == 0 {
-        return Err(MediaError::Decode(format!("image claims a size of {width}×{height}")));
+        return Err(MediaError::Decode(format!(
+            "image claims a size of {width}×{height}"
+        )));
     }
     if pixels > spec.max_pixels {
-        return Err(MediaError::TooManyPixels { width, height, pixels, limit: spec.max_pixels });
+        return Err(MediaError::TooManyPixels {
+            width,
+            height,
+            pixels,
+            limit: spec.max_pixels,
+        });
     }
     Ok(())
 }
@@ -238,19 +278,36 @@ fn guard_pixels(width: u64, height: u64, spec: &ThumbnailSpec) -> Result<()> {
 fn fit(source: &Rgb, long_edge: u32) -> Result<Rgb> {
     let current = source.width.max(source.height);
     if current <= long_edge {
-        return Ok(Rgb { width: source.width, height: source.height, pixels: source.pixels.clone() });
+        return Ok(Rgb {
+            width: source.width,
+            height: source.height,
+            pixels: source.pixels.clone(),
+        });
     }
     let ratio = f64::from(long_edge) / f64::from(current);
     let width = ((f64::from(source.width) * ratio).round() as u32).max(1);
     let height = ((f64::from(source.height) * ratio).round() as u32).max(1);
     let resize_error = |e: String| MediaError::Decode(format!("resize failed: {e}"));
-    let src = fast_image_resize::images::ImageRef::new(source.width, source.height, &source.pixels, PixelType::U8x3)
-        .map_err(|e| resize_error(e.to_string()))?;
+    let src = fast_image_resize::images::ImageRef::new(
+        source.width,
+        source.height,
+        &source.pixels,
+        PixelType::U8x3,
+    )
+    .map_err(|e| resize_error(e.to_string()))?;
     let mut dst = ResizeImage::new(width, height, PixelType::U8x3);
     Resizer::new()
-        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)))
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+        )
         .map_err(|e| resize_error(e.to_string()))?;
-    Ok(Rgb { width, height, pixels: dst.into_vec() })
+    Ok(Rgb {
+        width,
+        height,
+        pixels: dst.into_vec(),
+    })
 }
 
 /// Apply EXIF orientation (1–8) so the result is upright.
@@ -280,14 +337,20 @@ fn orient(source: Rgb, orientation: u8) -> Rgb {
             out[to..to + 3].copy_from_slice(&source.pixels[from..from + 3]);
         }
     }
-    Rgb { width: out_w as u32, height: out_h as u32, pixels: out }
+    Rgb {
+        width: out_w as u32,
+        height: out_h as u32,
+        pixels: out,
+    }
 }
 
 fn encode(image: &Rgb, quality: i32) -> Result<EncodedImage> {
     let encode_error = |e: turbojpeg::Error| MediaError::Encode(e.to_string());
     let mut compressor = turbojpeg::Compressor::new().map_err(encode_error)?;
     compressor.set_quality(quality).map_err(encode_error)?;
-    compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2).map_err(encode_error)?;
+    compressor
+        .set_subsamp(turbojpeg::Subsamp::Sub2x2)
+        .map_err(encode_error)?;
     let view = turbojpeg::Image {
         pixels: image.pixels.as_slice(),
         width: image.width as usize,
@@ -296,7 +359,11 @@ fn encode(image: &Rgb, quality: i32) -> Result<EncodedImage> {
         format: turbojpeg::PixelFormat::RGB,
     };
     let jpeg = compressor.compress_to_vec(view).map_err(encode_error)?;
-    Ok(EncodedImage { jpeg, width: image.width, height: image.height })
+    Ok(EncodedImage {
+        jpeg,
+        width: image.width,
+        height: image.height,
+    })
 }
 
 /// The largest JPEG embedded in a RAW or HEIC container, found by its markers
@@ -327,7 +394,11 @@ mod tests {
                 pixels.extend_from_slice(&[(x % 256) as u8, (y % 256) as u8, 7]);
             }
         }
-        Rgb { width, height, pixels }
+        Rgb {
+            width,
+            height,
+            pixels,
+        }
     }
 
     #[test]
@@ -335,7 +406,11 @@ mod tests {
         for orientation in 1..=8u8 {
             let out = orient(gradient(4, 2), orientation);
             let expected = if orientation >= 5 { (2, 4) } else { (4, 2) };
-            assert_eq!((out.width, out.height), expected, "orientation {orientation}");
+            assert_eq!(
+                (out.width, out.height),
+                expected,
+                "orientation {orientation}"
+            );
         }
         // Orientation 6 (rotate 90° clockwise): the stored top-left lands top-right.
         let out = orient(gradient(4, 2), 6);
@@ -354,31 +429,53 @@ mod tests {
     fn truncated_and_empty_jpegs_are_errors() {
         let encoded = encode(&gradient(64, 48), 90).unwrap();
         let spec = ThumbnailSpec::default();
-        assert!(render(&encoded.jpeg, FileKind::Jpeg, 1, &spec).unwrap().is_some());
+        assert!(render(&encoded.jpeg, FileKind::Jpeg, 1, &spec)
+            .unwrap()
+            .is_some());
         let cut = &encoded.jpeg[..encoded.jpeg.len() / 2];
         let error = render(cut, FileKind::Jpeg, 1, &spec).unwrap_err();
         assert!(error.to_string().contains("truncated"), "{error}");
-        assert!(matches!(render(&[], FileKind::Jpeg, 1, &spec), Err(MediaError::Empty)));
+        assert!(matches!(
+            render(&[], FileKind::Jpeg, 1, &spec),
+            Err(MediaError::Empty)
+        ));
     }
 
     #[test]
     fn pixel_limit_refuses_before_decoding() {
         let encoded = encode(&gradient(64, 48), 90).unwrap();
-        let spec = ThumbnailSpec { max_pixels: 1000, ..Default::default() };
+        let spec = ThumbnailSpec {
+            max_pixels: 1000,
+            ..Default::default()
+        };
         let error = render(&encoded.jpeg, FileKind::Jpeg, 1, &spec).unwrap_err();
-        assert!(matches!(error, MediaError::TooManyPixels { width: 64, height: 48, .. }), "{error}");
+        assert!(
+            matches!(
+                error,
+                MediaError::TooManyPixels {
+                    width: 64,
+                    height: 48,
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
     fn raw_without_preview_has_no_thumbnail() {
         let spec = ThumbnailSpec::default();
-        assert!(render(b"II*\x00not really a raw", FileKind::Raw, 1, &spec).unwrap().is_none());
+        assert!(render(b"II*\x00not really a raw", FileKind::Raw, 1, &spec)
+            .unwrap()
+            .is_none());
         // A RAW-like container with an embedded JPEG yields that JPEG's pixels.
         let embedded = encode(&gradient(160, 120), 90).unwrap();
         let mut container = b"II*\x00 fake raw header ".to_vec();
         container.extend_from_slice(&embedded.jpeg);
         container.extend_from_slice(b"trailing sensor data");
-        let rendered = render(&container, FileKind::Raw, 1, &spec).unwrap().unwrap();
+        let rendered = render(&container, FileKind::Raw, 1, &spec)
+            .unwrap()
+            .unwrap();
         assert_eq!(rendered.pixel_source, PixelSource::EmbeddedPreview);
         assert_eq!((rendered.grid.width, rendered.grid.height), (160, 120));
     }

@@ -7,6 +7,7 @@
 //! original's — always moving the losing version to the app trash, never
 //! deleting it. The next sync pass carries the choice to the other devices.
 
+use crate::device::DeviceIdentity;
 use crate::disk::DiskFs;
 use crate::names::unique_name;
 use crate::SyncError;
@@ -17,6 +18,7 @@ const MARKER: &str = " (conflicted copy ";
 
 /// One conflicted copy and the file it is a copy of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// Paths below the sync folder, '/'-separated.
     pub copy: String,
@@ -26,12 +28,14 @@ pub struct Conflict {
     pub date: String,
     /// The device whose version the copy holds.
     pub device: String,
-    /// The copy holds this computer's version ("mine"), else another device's ("theirs").
+    /// The copy holds this computer's version ("mine"), else another device's
+    /// ("theirs"): decided by this device's identity, which knows every name it signed with.
     pub copy_is_mine: bool,
 }
 
 /// What the user chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// Keep both versions; the copy gets a plain name (`name (from DEVICE).ext`).
@@ -53,32 +57,49 @@ pub fn parse_copy_name(name: &str) -> Option<(String, String, String)> {
     if date.len() != 10 || !date.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
         return None;
     }
-    Some((format!("{}{extension}", &name[..start]), date.to_string(), device.to_string()))
+    Some((
+        format!("{}{extension}", &name[..start]),
+        date.to_string(),
+        device.to_string(),
+    ))
 }
 
 /// Every conflicted copy below `root`, sorted by path.
-pub fn list(root: &Path, this_device: &str) -> Vec<Conflict> {
+pub fn list(root: &Path, this_device: &DeviceIdentity) -> Vec<Conflict> {
     let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 stack.push(path);
                 continue;
             }
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
-            let Some((original, date, device)) = parse_copy_name(&name) else { continue };
-            let relative = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/");
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let Some((original, date, device)) = parse_copy_name(&name) else {
+                continue;
+            };
+            let relative = |p: &Path| {
+                p.strip_prefix(root)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            };
             let original_path = path.with_file_name(&original);
             found.push(Conflict {
                 copy: relative(&path),
                 original: relative(&original_path),
                 original_exists: original_path.is_file(),
                 date,
-                copy_is_mine: device == this_device,
+                copy_is_mine: this_device.made(&device),
                 device,
             });
         }
@@ -90,27 +111,41 @@ pub fn list(root: &Path, this_device: &str) -> Vec<Conflict> {
 /// Carry out `resolution` for the conflicted copy at `copy` (below `root`).
 /// Returns the path of the file kept under the original name (or, for
 /// keep-both, the copy's new path).
-pub fn resolve(root: &Path, trash_dir: &Path, copy: &str, this_device: &str, resolution: Resolution) -> Result<PathBuf, SyncError> {
+pub fn resolve(
+    root: &Path,
+    trash_dir: &Path,
+    copy: &str,
+    this_device: &DeviceIdentity,
+    resolution: Resolution,
+) -> Result<PathBuf, SyncError> {
     if copy.split('/').any(|part| part == ".." || part.is_empty()) {
-        return Err(SyncError::Precondition(format!("{copy} is not a path inside the sync folder")));
+        return Err(SyncError::Precondition(format!(
+            "{copy} is not a path inside the sync folder"
+        )));
     }
     let copy_path = root.join(copy);
-    let name = copy_path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    let (original, _date, device) =
-        parse_copy_name(&name).ok_or_else(|| SyncError::Precondition(format!("{copy} is not a conflicted copy")))?;
+    let name = copy_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let (original, _date, device) = parse_copy_name(&name)
+        .ok_or_else(|| SyncError::Precondition(format!("{copy} is not a conflicted copy")))?;
     if !copy_path.is_file() {
         return Err(SyncError::NotFound(copy.to_string()));
     }
     let original_path = copy_path.with_file_name(&original);
     let fs = DiskFs::new(root, trash_dir);
-    let copy_is_mine = device == this_device;
+    let copy_is_mine = this_device.made(&device);
     let keep_copy = match resolution {
         Resolution::KeepBoth => {
             let (stem, extension) = match original.rfind('.') {
                 Some(dot) if dot > 0 => original.split_at(dot),
                 _ => (original.as_str(), ""),
             };
-            let plain = unique_name(&format!("{stem} (from {device}){extension}"), |n| copy_path.with_file_name(n).exists());
+            let plain = unique_name(&format!("{stem} (from {device}){extension}"), |n| {
+                copy_path.with_file_name(n).exists()
+            });
             let target = copy_path.with_file_name(plain);
             rename_no_clobber(&copy_path, &target)?;
             return Ok(target);
@@ -131,12 +166,13 @@ pub fn resolve(root: &Path, trash_dir: &Path, copy: &str, this_device: &str, res
 }
 
 fn rename_no_clobber(from: &Path, to: &Path) -> Result<(), SyncError> {
-    // Hard link then unlink: fails instead of replacing a file that appeared meanwhile.
-    std::fs::hard_link(from, to).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => SyncError::Precondition(format!("{} already exists", to.display())),
+    // Fails instead of replacing a file that appeared meanwhile (every platform).
+    crate::platform::rename_no_replace(from, to).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            SyncError::Precondition(format!("{} already exists", to.display()))
+        }
         _ => SyncError::Io(format!("{}: {e}", to.display())),
-    })?;
-    std::fs::remove_file(from).map_err(|e| SyncError::Io(format!("{}: {e}", from.display())))
+    })
 }
 
 #[cfg(test)]
@@ -149,7 +185,11 @@ mod tests {
         let trash = dir.path().join("trash");
         std::fs::create_dir_all(root.join("Smith Wedding")).unwrap();
         std::fs::write(root.join("Smith Wedding/IMG_1.jpg"), b"theirs").unwrap();
-        std::fs::write(root.join("Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Studio Mac).jpg"), b"mine").unwrap();
+        std::fs::write(
+            root.join("Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Studio Mac).jpg"),
+            b"mine",
+        )
+        .unwrap();
         (dir, root, trash)
     }
 
@@ -164,29 +204,46 @@ mod tests {
             Some(("notes".into(), "2026-01-02".into(), "Laptop (2)".into()))
         );
         assert_eq!(parse_copy_name("IMG_1.jpg"), None);
-        assert_eq!(parse_copy_name("IMG (conflicted copy yesterday from X).jpg"), None);
+        assert_eq!(
+            parse_copy_name("IMG (conflicted copy yesterday from X).jpg"),
+            None
+        );
     }
 
     #[test]
     fn lists_copies_with_whose_version_they_hold() {
         let (_dir, root, _trash) = setup();
-        let found = list(&root, "Studio Mac");
+        let found = list(&root, &DeviceIdentity::named("Studio Mac"));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].original, "Smith Wedding/IMG_1.jpg");
         assert!(found[0].copy_is_mine && found[0].original_exists);
-        assert!(!list(&root, "Laptop")[0].copy_is_mine);
+        assert!(!list(&root, &DeviceIdentity::named("Laptop"))[0].copy_is_mine);
     }
 
     #[test]
     fn keep_mine_puts_my_version_under_the_name_and_trashes_theirs() {
         let (_dir, root, trash) = setup();
         let copy = "Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Studio Mac).jpg";
-        resolve(&root, &trash, copy, "Studio Mac", Resolution::KeepMine).unwrap();
-        assert_eq!(std::fs::read(root.join("Smith Wedding/IMG_1.jpg")).unwrap(), b"mine");
-        assert!(list(&root, "Studio Mac").is_empty());
+        resolve(
+            &root,
+            &trash,
+            copy,
+            &DeviceIdentity::named("Studio Mac"),
+            Resolution::KeepMine,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(root.join("Smith Wedding/IMG_1.jpg")).unwrap(),
+            b"mine"
+        );
+        assert!(list(&root, &DeviceIdentity::named("Studio Mac")).is_empty());
         let fs = DiskFs::new(&root, &trash);
         let entries = fs.trash_entries();
-        assert_eq!(entries.len(), 1, "their version is in the trash, restorable");
+        assert_eq!(
+            entries.len(),
+            1,
+            "their version is in the trash, restorable"
+        );
         assert_eq!(entries[0].original, "Smith Wedding/IMG_1.jpg");
     }
 
@@ -194,8 +251,18 @@ mod tests {
     fn keep_theirs_trashes_my_copy() {
         let (_dir, root, trash) = setup();
         let copy = "Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Studio Mac).jpg";
-        resolve(&root, &trash, copy, "Studio Mac", Resolution::KeepTheirs).unwrap();
-        assert_eq!(std::fs::read(root.join("Smith Wedding/IMG_1.jpg")).unwrap(), b"theirs");
+        resolve(
+            &root,
+            &trash,
+            copy,
+            &DeviceIdentity::named("Studio Mac"),
+            Resolution::KeepTheirs,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(root.join("Smith Wedding/IMG_1.jpg")).unwrap(),
+            b"theirs"
+        );
         assert!(!root.join(copy).exists());
         assert_eq!(DiskFs::new(&root, &trash).trash_entries().len(), 1);
     }
@@ -204,17 +271,41 @@ mod tests {
     fn keep_both_gives_the_copy_a_plain_name() {
         let (_dir, root, trash) = setup();
         let copy = "Smith Wedding/IMG_1 (conflicted copy 2026-11-26 from Studio Mac).jpg";
-        let kept = resolve(&root, &trash, copy, "Laptop", Resolution::KeepBoth).unwrap();
+        let kept = resolve(
+            &root,
+            &trash,
+            copy,
+            &DeviceIdentity::named("Laptop"),
+            Resolution::KeepBoth,
+        )
+        .unwrap();
         assert_eq!(kept, root.join("Smith Wedding/IMG_1 (from Studio Mac).jpg"));
         assert_eq!(std::fs::read(&kept).unwrap(), b"mine");
-        assert_eq!(std::fs::read(root.join("Smith Wedding/IMG_1.jpg")).unwrap(), b"theirs");
-        assert!(list(&root, "Laptop").is_empty());
+        assert_eq!(
+            std::fs::read(root.join("Smith Wedding/IMG_1.jpg")).unwrap(),
+            b"theirs"
+        );
+        assert!(list(&root, &DeviceIdentity::named("Laptop")).is_empty());
     }
 
     #[test]
     fn refuses_paths_outside_the_folder_and_plain_files() {
         let (_dir, root, trash) = setup();
-        assert!(resolve(&root, &trash, "../etc/passwd (conflicted copy 2026-11-26 from X)", "X", Resolution::KeepMine).is_err());
-        assert!(resolve(&root, &trash, "Smith Wedding/IMG_1.jpg", "X", Resolution::KeepMine).is_err());
+        assert!(resolve(
+            &root,
+            &trash,
+            "../etc/passwd (conflicted copy 2026-11-26 from X)",
+            &DeviceIdentity::named("X"),
+            Resolution::KeepMine
+        )
+        .is_err());
+        assert!(resolve(
+            &root,
+            &trash,
+            "Smith Wedding/IMG_1.jpg",
+            &DeviceIdentity::named("X"),
+            Resolution::KeepMine
+        )
+        .is_err());
     }
 }

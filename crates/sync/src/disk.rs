@@ -1,24 +1,66 @@
 //! The real local side: a sync folder on disk.
 //!
-//! Ids are inodes. Writes land atomically (temp file in the same folder, then
-//! a no-clobber link or rename), so a reader never sees half a photo and an
+//! Ids are file ids ([`crate::platform::file_id`]: the inode on Linux and
+//! macOS, the NTFS file index on Windows). Writes land atomically (temp file
+//! in the same folder, then a no-clobber rename,
+//! [`crate::platform::rename_no_replace`]), so a reader never sees half a photo and an
 //! existing file is never overwritten unless the engine asked to replace that
 //! exact version. Deletions move files to an app trash folder, with a note of
 //! where each came from, so `photopro trash restore` can put them back.
 //!
 //! A file modified less than `settle` ago is reported without a hash
 //! ("unsettled"): the planner leaves it alone until it stops changing, so an
-//! export or a card copy in progress is never uploaded half-written.
+//! export or a card copy in progress is never uploaded half-written. A JPEG
+//! must also be complete — end with its end-of-image marker (FF D9, trailing
+//! padding allowed) — since a writer may pause longer than the settle time;
+//! one that stays incomplete and unchanged for [`INCOMPLETE_JPEG_BOUND`] is
+//! synced anyway, with a warning (some cameras append other trailing bytes).
+//! Whether the writer still holds the file open is not checked: Linux has no
+//! cheap way to tell.
 
 use crate::model::*;
-use crate::{LocalFs, SyncError};
+use crate::{platform, LocalFs, SyncError};
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Names the engine itself writes and never syncs.
 pub const TEMP_PREFIX: &str = ".photopro-";
+
+/// How long an incomplete JPEG must stay unchanged before it is synced anyway.
+pub const INCOMPLETE_JPEG_BOUND: Duration = Duration::from_secs(600);
+
+/// Does this file look like a JPEG still being written? Only files that
+/// start like a JPEG (FF D8 FF) and do not end with the end-of-image marker
+/// FF D9 (after any 00/FF padding) count; anything else is not judged.
+pub fn jpeg_unfinished(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 3];
+    if file.read_exact(&mut head).is_err() || head != [0xFF, 0xD8, 0xFF] {
+        return false;
+    }
+    let Ok(len) = file.seek(SeekFrom::End(0)) else {
+        return false;
+    };
+    let tail_len = len.min(4096);
+    let mut tail = vec![0u8; tail_len as usize];
+    if file.seek(SeekFrom::End(-(tail_len as i64))).is_err() || file.read_exact(&mut tail).is_err()
+    {
+        return false;
+    }
+    while tail.len() > 2 && matches!(tail.last(), Some(0x00)) {
+        tail.pop();
+    }
+    !tail.ends_with(&[0xFF, 0xD9])
+}
+
+fn is_jpeg_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".jpg") || lower.ends_with(".jpeg") || lower.ends_with(".jpe")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Fingerprint {
@@ -61,6 +103,7 @@ struct CachedHash {
 
 /// A trashed file and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SyncTrashEntry"))]
 pub struct TrashEntry {
     pub id: String,
     pub original: String,
@@ -89,18 +132,36 @@ pub struct DiskFs {
     /// Settled files of the current walk whose content is not known yet:
     /// (position in the snapshot, fingerprint, path).
     to_hash: Vec<(usize, Fingerprint, PathBuf)>,
+    /// JPEGs of the last snapshot waiting to be finished by their writer
+    /// (paths below the root): "waiting for NAME to finish writing".
+    pub waiting_for: Vec<String>,
+    /// Files synced although they looked unfinished (after
+    /// [`INCOMPLETE_JPEG_BOUND`] unchanged), for the user to check.
+    pub warnings: Vec<String>,
+    /// Files dated in the future: when each fingerprint was first seen, so
+    /// "unchanged for the settle time" is measured by observation instead.
+    first_seen: HashMap<u64, (Fingerprint, SystemTime)>,
 }
 
 fn io(error: std::io::Error, what: &Path) -> SyncError {
     match error.kind() {
-        std::io::ErrorKind::AlreadyExists => SyncError::Precondition(format!("{} already exists", what.display())),
-        std::io::ErrorKind::NotFound => SyncError::Precondition(format!("{} vanished", what.display())),
+        std::io::ErrorKind::AlreadyExists => {
+            SyncError::Precondition(format!("{} already exists", what.display()))
+        }
+        std::io::ErrorKind::NotFound => {
+            SyncError::Precondition(format!("{} vanished", what.display()))
+        }
         _ => SyncError::Io(format!("{}: {error}", what.display())),
     }
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
+    platform::mtime_ns(meta)
+}
+
+/// The file's identity ([`platform::file_id`]): its [`LocalId`].
+fn file_id(path: &Path, meta: &std::fs::Metadata) -> Result<LocalId, SyncError> {
+    platform::file_id(path, meta).map_err(|e| io(e, path))
 }
 
 /// Which content hash identifies a file: each remote compares its own.
@@ -126,9 +187,9 @@ impl HashKind {
     fn of_file(self, path: &Path) -> Result<Hash, SyncError> {
         let mut file = std::fs::File::open(path).map_err(|e| io(e, path))?;
         match self {
-            HashKind::ContentHash => {
-                Ok(photopro_media::hash::content_hash_reader(file).map_err(|e| io(e, path))?.to_hex())
-            }
+            HashKind::ContentHash => Ok(photopro_media::hash::content_hash_reader(file)
+                .map_err(|e| io(e, path))?
+                .to_hex()),
             HashKind::Sha256 => {
                 use sha2::Digest;
                 let mut hasher = sha2::Sha256::new();
@@ -154,6 +215,9 @@ impl DiskFs {
             settles_in: None,
             to_hash: Vec::new(),
             dirty: Default::default(),
+            waiting_for: Vec::new(),
+            warnings: Vec::new(),
+            first_seen: HashMap::new(),
         }
     }
 
@@ -193,10 +257,16 @@ impl DiskFs {
 
     /// The current path of an id, checking the inode is still the one observed.
     fn path_of(&self, id: LocalId) -> Result<PathBuf, SyncError> {
-        let path = self.paths.get(&id).ok_or_else(|| SyncError::Precondition(format!("#{id} not observed")))?;
+        let path = self
+            .paths
+            .get(&id)
+            .ok_or_else(|| SyncError::Precondition(format!("#{id} not observed")))?;
         let meta = std::fs::symlink_metadata(path).map_err(|e| io(e, path))?;
-        if meta.ino() != id {
-            return Err(SyncError::Precondition(format!("{} was replaced", path.display())));
+        if file_id(path, &meta)? != id {
+            return Err(SyncError::Precondition(format!(
+                "{} was replaced",
+                path.display()
+            )));
         }
         Ok(path.clone())
     }
@@ -211,14 +281,22 @@ impl DiskFs {
         use std::io::Write;
         let temp = self.temp_path(dir);
         let mut file = std::fs::File::create(&temp).map_err(|e| io(e, &temp))?;
-        file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            io(e, &temp)
-        })?;
+        file.write_all(bytes)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&temp);
+                io(e, &temp)
+            })?;
         Ok(temp)
     }
 
-    fn walk(&mut self, dir: &Path, parent: Option<LocalId>, now: SystemTime, out: &mut Vec<LocalNode>) -> Result<(), SyncError> {
+    fn walk(
+        &mut self,
+        dir: &Path,
+        parent: Option<LocalId>,
+        now: SystemTime,
+        out: &mut Vec<LocalNode>,
+    ) -> Result<(), SyncError> {
         let entries = std::fs::read_dir(dir).map_err(|e| io(e, dir))?;
         for entry in entries {
             let entry = entry.map_err(|e| io(e, dir))?;
@@ -230,24 +308,75 @@ impl DiskFs {
             if name.starts_with(TEMP_PREFIX) || (self.skip)(&name) {
                 continue;
             }
-            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-            let id = meta.ino();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if !meta.is_dir() && !meta.is_file() {
+                continue;
+            }
+            let Ok(id) = platform::file_id(&path, &meta) else {
+                continue;
+            };
             if meta.is_dir() {
                 self.paths.insert(id, path.clone());
-                out.push(LocalNode { id, parent, name, kind: Kind::Dir, hash: None, size: 0 });
+                out.push(LocalNode {
+                    id,
+                    parent,
+                    name,
+                    kind: Kind::Dir,
+                    hash: None,
+                    size: 0,
+                });
                 self.walk(&path, Some(id), now, out)?;
             } else if meta.is_file() {
-                let fingerprint = Fingerprint { inode: id, size: meta.len(), mtime_ns: mtime_ns(&meta) };
+                let fingerprint = Fingerprint {
+                    inode: id,
+                    size: meta.len(),
+                    mtime_ns: mtime_ns(&meta),
+                };
                 let modified = meta.modified().unwrap_or(now);
-                let age = now.duration_since(modified).unwrap_or(Duration::ZERO);
+                let age = match now.duration_since(modified) {
+                    Ok(age) => age,
+                    // Dated in the future (a camera clock set wrong): measure
+                    // how long it has been unchanged by watching it instead.
+                    Err(_) => {
+                        let seen = self.first_seen.entry(id).or_insert((fingerprint, now));
+                        if seen.0 != fingerprint {
+                            *seen = (fingerprint, now);
+                        }
+                        now.duration_since(seen.1).unwrap_or(Duration::ZERO)
+                    }
+                };
                 let settled = age >= self.settle;
+                let cached = self.cached(&fingerprint);
+                let unfinished = cached.is_none()
+                    && settled
+                    && meta.len() > 0
+                    && is_jpeg_name(&name)
+                    && jpeg_unfinished(&path);
+                if unfinished && age >= INCOMPLETE_JPEG_BOUND {
+                    self.warnings.push(format!(
+                        "{}: synced although it does not end like a complete JPEG (unchanged for {} min)",
+                        path.display(),
+                        INCOMPLETE_JPEG_BOUND.as_secs() / 60
+                    ));
+                }
                 // Content we know (the engine wrote it, or hashed it unchanged
                 // before) needs no settling; unknown content must stop changing first.
-                let hash = if let Some(hash) = self.cached(&fingerprint) {
+                let hash = if let Some(hash) = cached {
                     Some(hash)
                 } else if !settled {
                     self.unsettled += 1;
                     let wait = self.settle - age;
+                    self.settles_in = Some(self.settles_in.map_or(wait, |w| w.min(wait)));
+                    None
+                } else if unfinished && age < INCOMPLETE_JPEG_BOUND {
+                    // Its writer paused (longer than the settle time): wait for
+                    // the rest, looking again every settle period.
+                    self.unsettled += 1;
+                    let relative = path.strip_prefix(&self.root).unwrap_or(&path);
+                    self.waiting_for.push(relative.display().to_string());
+                    let wait = self.settle.max(Duration::from_millis(500));
                     self.settles_in = Some(self.settles_in.map_or(wait, |w| w.min(wait)));
                     None
                 } else {
@@ -256,7 +385,14 @@ impl DiskFs {
                     None
                 };
                 self.paths.insert(id, path);
-                out.push(LocalNode { id, parent, name, kind: Kind::File, hash, size: meta.len() });
+                out.push(LocalNode {
+                    id,
+                    parent,
+                    name,
+                    kind: Kind::File,
+                    hash,
+                    size: meta.len(),
+                });
             }
         }
         Ok(())
@@ -272,7 +408,14 @@ impl DiskFs {
     /// a restart does not read every photo again.
     pub fn remember_hashes(&mut self, rows: impl IntoIterator<Item = photopro_index::FileHashRow>) {
         for row in rows {
-            self.hashes.insert(row.inode, CachedHash { size: row.size, mtime_ns: row.mtime_ns, hash: StoredHash::pack(&row.hash) });
+            self.hashes.insert(
+                row.inode,
+                CachedHash {
+                    size: row.size,
+                    mtime_ns: row.mtime_ns,
+                    hash: StoredHash::pack(&row.hash),
+                },
+            );
         }
     }
 
@@ -285,7 +428,12 @@ impl DiskFs {
         let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
         for inode in std::mem::take(&mut self.dirty) {
             match self.hashes.get(&inode) {
-                Some(c) => upserts.push(photopro_index::FileHashRow { inode, size: c.size, mtime_ns: c.mtime_ns, hash: c.hash.unpack() }),
+                Some(c) => upserts.push(photopro_index::FileHashRow {
+                    inode,
+                    size: c.size,
+                    mtime_ns: c.mtime_ns,
+                    hash: c.hash.unpack(),
+                }),
                 None => deletes.push(inode),
             }
         }
@@ -293,11 +441,21 @@ impl DiskFs {
     }
 
     fn cached(&self, f: &Fingerprint) -> Option<Hash> {
-        self.hashes.get(&f.inode).filter(|c| c.size == f.size && c.mtime_ns == f.mtime_ns).map(|c| c.hash.unpack())
+        self.hashes
+            .get(&f.inode)
+            .filter(|c| c.size == f.size && c.mtime_ns == f.mtime_ns)
+            .map(|c| c.hash.unpack())
     }
 
     fn cache(&mut self, f: Fingerprint, hash: StoredHash) {
-        self.hashes.insert(f.inode, CachedHash { size: f.size, mtime_ns: f.mtime_ns, hash });
+        self.hashes.insert(
+            f.inode,
+            CachedHash {
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                hash,
+            },
+        );
         self.dirty.insert(f.inode);
     }
 
@@ -316,7 +474,10 @@ impl DiskFs {
         if jobs.is_empty() {
             return;
         }
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len()).min(8);
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(jobs.len())
+            .min(8);
         let next = std::sync::atomic::AtomicUsize::new(0);
         let kind = self.hash_kind;
         let results: Vec<(usize, Fingerprint, Hash)> = std::thread::scope(|scope| {
@@ -324,7 +485,9 @@ impl DiskFs {
                 .map(|_| {
                     scope.spawn(|| {
                         let mut done = Vec::new();
-                        while let Some((at, fingerprint, path)) = jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        while let Some((at, fingerprint, path)) =
+                            jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
                             // Unreadable right now: left without a hash (unsettled) rather than guessed.
                             if let Ok(hash) = kind.of_file(path) {
                                 done.push((*at, *fingerprint, hash));
@@ -334,7 +497,10 @@ impl DiskFs {
                     })
                 })
                 .collect();
-            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
         });
         for (at, fingerprint, hash) in results {
             self.cache(fingerprint, StoredHash::pack(&hash));
@@ -345,16 +511,36 @@ impl DiskFs {
     /// Move one file into the app trash with a note of where it came from.
     pub fn trash_path(&self, path: &Path) -> Result<TrashEntry, SyncError> {
         let meta = std::fs::symlink_metadata(path).map_err(|e| io(e, path))?;
-        let id = meta.ino();
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let id = file_id(path, &meta)?;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         let entry_id = format!("{now}-{id}");
         let entry_dir = self.trash_dir.join(&entry_id);
         std::fs::create_dir_all(&entry_dir).map_err(|e| io(e, &entry_dir))?;
-        let original = path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy().into_owned();
-        let entry = TrashEntry { id: entry_id, original, trashed_at: now };
-        std::fs::write(entry_dir.join("entry.json"), serde_json::to_vec_pretty(&entry).expect("serializes"))
-            .map_err(|e| io(e, &entry_dir))?;
-        let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        // '/'-separated on every platform, so an entry reads the same everywhere.
+        let original = path
+            .strip_prefix(&self.root)
+            .unwrap_or(path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let entry = TrashEntry {
+            id: entry_id,
+            original,
+            trashed_at: now,
+        };
+        std::fs::write(
+            entry_dir.join("entry.json"),
+            serde_json::to_vec_pretty(&entry).expect("serializes"),
+        )
+        .map_err(|e| io(e, &entry_dir))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         let target = entry_dir.join(name);
         if std::fs::rename(path, &target).is_err() {
             // Another file system: copy, then remove the original.
@@ -384,45 +570,44 @@ impl DiskFs {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| SyncError::NotFound(format!("trash entry {id}")))?;
-        let mut target = self.root.join(&entry.original);
+        let parts: Vec<&str> = entry
+            .original
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.contains(&"..") {
+            return Err(SyncError::Precondition(format!(
+                "trash entry {id} points outside the sync folder ({})",
+                entry.original
+            )));
+        }
+        let file_name = parts.last().copied().unwrap_or("restored");
+        let mut target = parts.iter().fold(self.root.clone(), |path, p| path.join(p));
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
         }
-        if target.exists() {
-            let name = crate::names::unique_name(entry.original.rsplit('/').next().unwrap_or("restored"), |n| {
-                target.with_file_name(n).exists()
-            });
-            target = target.with_file_name(name);
+        let trashed = entry_dir.join(file_name);
+        // Never over a file that took the name meanwhile: next to it instead.
+        loop {
+            if target.exists() {
+                let name =
+                    crate::names::unique_name(file_name, |n| target.with_file_name(n).exists());
+                target = target.with_file_name(name);
+            }
+            match rename_no_clobber(&trashed, &target) {
+                Err(SyncError::Precondition(_)) if trashed.exists() && target.exists() => continue,
+                other => other?,
+            }
+            break;
         }
-        let file_name = entry.original.rsplit('/').next().unwrap_or("restored").to_string();
-        std::fs::rename(entry_dir.join(&file_name), &target).map_err(|e| io(e, &target))?;
         let _ = std::fs::remove_dir_all(&entry_dir);
         Ok(target)
     }
 }
 
-/// `rename` that refuses to replace an existing target (Linux: renameat2 NOREPLACE).
+/// `rename` that refuses to replace an existing target ([`platform::rename_no_replace`]).
 fn rename_no_clobber(from: &Path, to: &Path) -> Result<(), SyncError> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let from_c = std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| SyncError::Io("NUL in path".into()))?;
-        let to_c = std::ffi::CString::new(to.as_os_str().as_bytes()).map_err(|_| SyncError::Io("NUL in path".into()))?;
-        let result = unsafe {
-            libc::renameat2(libc::AT_FDCWD, from_c.as_ptr(), libc::AT_FDCWD, to_c.as_ptr(), libc::RENAME_NOREPLACE)
-        };
-        if result == 0 {
-            return Ok(());
-        }
-        let error = std::io::Error::last_os_error();
-        if error.raw_os_error() != Some(libc::EINVAL) && error.raw_os_error() != Some(libc::ENOSYS) {
-            return Err(io(error, to));
-        }
-    }
-    if std::fs::symlink_metadata(to).is_ok() {
-        return Err(SyncError::Precondition(format!("{} already exists", to.display())));
-    }
-    std::fs::rename(from, to).map_err(|e| io(e, to))
+    platform::rename_no_replace(from, to).map_err(|e| io(e, to))
 }
 
 impl LocalFs for DiskFs {
@@ -432,6 +617,8 @@ impl LocalFs for DiskFs {
         self.skipped.clear();
         self.unsettled = 0;
         self.settles_in = None;
+        self.waiting_for.clear();
+        self.warnings.clear();
         let mut nodes = Vec::new();
         let root = self.root.clone();
         self.to_hash.clear();
@@ -439,11 +626,17 @@ impl LocalFs for DiskFs {
         self.hash_new_files(&mut nodes);
         // Forget hashes of files that no longer exist, so the cache stays bounded.
         let live: std::collections::HashSet<u64> = nodes.iter().map(|n| n.id).collect();
-        let gone: Vec<u64> = self.hashes.keys().filter(|inode| !live.contains(inode)).copied().collect();
+        let gone: Vec<u64> = self
+            .hashes
+            .keys()
+            .filter(|inode| !live.contains(inode))
+            .copied()
+            .collect();
         for inode in gone {
             self.hashes.remove(&inode);
             self.dirty.insert(inode);
         }
+        self.first_seen.retain(|inode, _| live.contains(inode));
         Ok(LocalTree::from_nodes(nodes))
     }
 
@@ -451,7 +644,10 @@ impl LocalFs for DiskFs {
         let path = self.path_of(id)?;
         let bytes = std::fs::read(&path).map_err(|e| io(e, &path))?;
         if &self.hash_kind.of_bytes(&bytes) != hash {
-            return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
+            return Err(SyncError::Precondition(format!(
+                "{} changed since it was observed",
+                path.display()
+            )));
         }
         Ok(bytes)
     }
@@ -459,39 +655,81 @@ impl LocalFs for DiskFs {
     fn create_dir(&mut self, parent: Option<LocalId>, name: &str) -> Result<LocalId, SyncError> {
         let path = self.dir_path(parent)?.join(name);
         std::fs::create_dir(&path).map_err(|e| io(e, &path))?;
-        let id = std::fs::metadata(&path).map_err(|e| io(e, &path))?.ino();
+        let meta = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
+        let id = file_id(&path, &meta)?;
         self.paths.insert(id, path);
         Ok(id)
     }
 
-    fn write_new_file(&mut self, parent: Option<LocalId>, name: &str, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError> {
+    fn write_new_file(
+        &mut self,
+        parent: Option<LocalId>,
+        name: &str,
+        bytes: &[u8],
+        hash: &Hash,
+    ) -> Result<LocalId, SyncError> {
         let dir = self.dir_path(parent)?;
         let target = dir.join(name);
         let temp = self.write_temp(&dir, bytes)?;
-        let linked = std::fs::hard_link(&temp, &target);
-        let _ = std::fs::remove_file(&temp);
-        linked.map_err(|e| io(e, &target))?;
+        if let Err(e) = rename_no_clobber(&temp, &target) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
         let meta = std::fs::metadata(&target).map_err(|e| io(e, &target))?;
-        self.cache(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, StoredHash::pack(hash));
-        self.paths.insert(meta.ino(), target);
-        Ok(meta.ino())
+        let id = file_id(&target, &meta)?;
+        self.cache(
+            Fingerprint {
+                inode: id,
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+            },
+            StoredHash::pack(hash),
+        );
+        self.paths.insert(id, target);
+        Ok(id)
     }
 
-    fn replace_file(&mut self, id: LocalId, expected: &Hash, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError> {
+    fn replace_file(
+        &mut self,
+        id: LocalId,
+        expected: &Hash,
+        bytes: &[u8],
+        hash: &Hash,
+    ) -> Result<LocalId, SyncError> {
         let path = self.path_of(id)?;
         if &self.hash_kind.of_file(&path)? != expected {
-            return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
+            return Err(SyncError::Precondition(format!(
+                "{} changed since it was observed",
+                path.display()
+            )));
         }
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         let temp = self.write_temp(&dir, bytes)?;
-        std::fs::rename(&temp, &path).map_err(|e| io(e, &path))?;
+        // Replacing is the point here (std's rename replaces on every platform).
+        if let Err(e) = std::fs::rename(&temp, &path) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io(e, &path));
+        }
         let meta = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
-        self.cache(Fingerprint { inode: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(&meta) }, StoredHash::pack(hash));
-        self.paths.insert(meta.ino(), path);
-        Ok(meta.ino())
+        let id = file_id(&path, &meta)?;
+        self.cache(
+            Fingerprint {
+                inode: id,
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+            },
+            StoredHash::pack(hash),
+        );
+        self.paths.insert(id, path);
+        Ok(id)
     }
 
-    fn rename(&mut self, id: LocalId, parent: Option<LocalId>, name: &str) -> Result<(), SyncError> {
+    fn rename(
+        &mut self,
+        id: LocalId,
+        parent: Option<LocalId>,
+        name: &str,
+    ) -> Result<(), SyncError> {
         let from = self.path_of(id)?;
         let to = self.dir_path(parent)?.join(name);
         rename_no_clobber(&from, &to)?;
@@ -502,24 +740,38 @@ impl LocalFs for DiskFs {
 
     fn modified(&mut self, id: LocalId) -> Option<i64> {
         let meta = std::fs::metadata(self.path_of(id).ok()?).ok()?;
-        Some(meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000)
+        Some(mtime_ns(&meta).div_euclid(1_000_000))
     }
 
     fn set_modified(&mut self, id: LocalId, unix_ms: i64) -> Result<(), SyncError> {
         let path = self.path_of(id)?;
         let before = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
-        let known = self.cached(&Fingerprint { inode: before.ino(), size: before.len(), mtime_ns: mtime_ns(&before) });
+        let known = self.cached(&Fingerprint {
+            inode: id,
+            size: before.len(),
+            mtime_ns: mtime_ns(&before),
+        });
         let when = if unix_ms >= 0 {
             SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms as u64)
         } else {
             SystemTime::UNIX_EPOCH - Duration::from_millis(unix_ms.unsigned_abs())
         };
-        let file = std::fs::File::options().write(true).open(&path).map_err(|e| io(e, &path))?;
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .map_err(|e| io(e, &path))?;
         file.set_modified(when).map_err(|e| io(e, &path))?;
         // The content is still the one the engine wrote: keep knowing its hash.
         let after = std::fs::metadata(&path).map_err(|e| io(e, &path))?;
         if let Some(hash) = known {
-            self.cache(Fingerprint { inode: after.ino(), size: after.len(), mtime_ns: mtime_ns(&after) }, StoredHash::pack(&hash));
+            self.cache(
+                Fingerprint {
+                    inode: id,
+                    size: after.len(),
+                    mtime_ns: mtime_ns(&after),
+                },
+                StoredHash::pack(&hash),
+            );
         }
         Ok(())
     }
@@ -529,13 +781,18 @@ impl LocalFs for DiskFs {
         let meta = std::fs::symlink_metadata(&path).map_err(|e| io(e, &path))?;
         if meta.is_dir() {
             // Only empty folders are removed; there is nothing in them to keep.
-            return std::fs::remove_dir(&path).map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOTEMPTY) => SyncError::Precondition(format!("{} is not empty", path.display())),
+            return std::fs::remove_dir(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::DirectoryNotEmpty => {
+                    SyncError::Precondition(format!("{} is not empty", path.display()))
+                }
                 _ => io(e, &path),
             });
         }
         if Some(&self.hash_kind.of_file(&path)?) != hash {
-            return Err(SyncError::Precondition(format!("{} changed since it was observed", path.display())));
+            return Err(SyncError::Precondition(format!(
+                "{} changed since it was observed",
+                path.display()
+            )));
         }
         self.trash_path(&path)?;
         self.paths.remove(&id);
@@ -556,7 +813,12 @@ mod remembered_hash_tests {
         let photo = root.join("IMG_1.jpg");
         std::fs::write(&photo, b"photo bytes").unwrap();
         let earlier = SystemTime::now() - Duration::from_secs(60);
-        std::fs::File::options().write(true).open(&photo).unwrap().set_modified(earlier).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&photo)
+            .unwrap()
+            .set_modified(earlier)
+            .unwrap();
 
         let mut first = DiskFs::new(&root, dir.path().join("trash")).with_hash(HashKind::Sha256);
         first.snapshot().unwrap();
@@ -571,19 +833,87 @@ mod remembered_hash_tests {
         let mut second = DiskFs::new(&root, dir.path().join("trash")).with_hash(HashKind::Sha256);
         second.remember_hashes(wrong);
         let tree = second.snapshot().unwrap();
-        assert_eq!(tree.nodes.values().next().unwrap().hash.as_deref(), Some("remembered"));
+        assert_eq!(
+            tree.nodes.values().next().unwrap().hash.as_deref(),
+            Some("remembered")
+        );
 
         // Once the file changes (new mtime), it is read and hashed again.
         std::fs::write(&photo, b"edited photo bytes").unwrap();
-        std::fs::File::options().write(true).open(&photo).unwrap().set_modified(earlier + Duration::from_secs(1)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&photo)
+            .unwrap()
+            .set_modified(earlier + Duration::from_secs(1))
+            .unwrap();
         let tree = second.snapshot().unwrap();
-        assert_eq!(tree.nodes.values().next().unwrap().hash.as_deref(), Some(HashKind::Sha256.of_bytes(b"edited photo bytes").as_str()));
-        let (rows, _) = second.take_hash_changes().expect("the new hash to remember");
+        assert_eq!(
+            tree.nodes.values().next().unwrap().hash.as_deref(),
+            Some(HashKind::Sha256.of_bytes(b"edited photo bytes").as_str())
+        );
+        let (rows, _) = second
+            .take_hash_changes()
+            .expect("the new hash to remember");
         assert_eq!(rows.len(), 1, "one row per file, not per version");
 
         // A deleted file is forgotten.
         std::fs::remove_file(&photo).unwrap();
         second.snapshot().unwrap();
-        assert_eq!(second.take_hash_changes(), Some((vec![], vec![rows[0].inode])));
+        assert_eq!(
+            second.take_hash_changes(),
+            Some((vec![], vec![rows[0].inode]))
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jpeg_unfinished;
+
+    #[test]
+    fn a_jpeg_is_finished_at_its_end_of_image_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            jpeg_unfinished(&path)
+        };
+        let mut complete = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        complete.extend(std::iter::repeat_n(0x55, 10_000));
+        complete.extend([0xFF, 0xD9]);
+        assert!(!check("complete.jpg", &complete));
+        assert!(check("truncated.jpg", &complete[..6_000]));
+        let mut padded = complete.clone();
+        padded.extend([0u8; 100]);
+        assert!(!check("padded.jpg", &padded));
+        // Not a JPEG at all (whatever its name): not judged.
+        assert!(!check("notes.jpg", b"plain text"));
+        assert!(!check("empty.jpg", b""));
+    }
+}
+
+#[cfg(test)]
+mod trash_tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_lands_beside_a_file_that_took_the_name_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("Sync");
+        std::fs::create_dir_all(root.join("Smith Wedding")).unwrap();
+        let photo = root.join("Smith Wedding/IMG_1.jpg");
+        std::fs::write(&photo, b"first").unwrap();
+        let fs = DiskFs::new(&root, dir.path().join("trash"));
+        let entry = fs.trash_path(&photo).unwrap();
+        // The same text on every platform: '/' between folders.
+        assert_eq!(entry.original, "Smith Wedding/IMG_1.jpg");
+        assert!(!photo.exists());
+        std::fs::write(&photo, b"second").unwrap();
+        let restored = fs.restore(&entry.id).unwrap();
+        assert_ne!(restored, photo);
+        assert_eq!(restored.parent(), photo.parent());
+        assert_eq!(std::fs::read(&photo).unwrap(), b"second", "not replaced");
+        assert_eq!(std::fs::read(&restored).unwrap(), b"first");
+        assert!(fs.trash_entries().is_empty());
     }
 }

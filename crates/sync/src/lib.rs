@@ -19,18 +19,20 @@
 //! assert!(report.converged && report.uploads == 1);
 //! ```
 
-#[cfg(unix)]
 pub mod conflicts;
-#[cfg(unix)]
+pub mod control;
+pub mod device;
 pub mod disk;
 pub mod engine;
+pub mod guard;
 pub mod http;
+pub mod lock;
 pub mod memory;
 pub mod model;
 pub mod names;
 pub mod planner;
+pub mod platform;
 pub mod progress;
-#[cfg(unix)]
 pub mod service;
 pub mod watch;
 
@@ -41,13 +43,20 @@ use model::*;
 pub enum SyncError {
     /// Try again later (network, 5xx, 429). `retry_after_ms` when the server said.
     #[error("temporary failure: {message}")]
-    Transient { message: String, retry_after_ms: Option<u64> },
+    Transient {
+        message: String,
+        retry_after_ms: Option<u64>,
+    },
     /// The world changed since the snapshot (file edited, name taken, node moved):
     /// plan again.
     #[error("changed meanwhile: {0}")]
     Precondition(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The remote refused this operation for this file (a 400: its name, size
+    /// or time is not acceptable). Retrying cannot help until the file changes.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The hard cap: no retry until space appears.
     #[error("storage full: {0}")]
     StorageFull(String),
@@ -80,12 +89,25 @@ pub trait LocalFs {
     /// Create a directory; `Precondition` if the name is taken.
     fn create_dir(&mut self, parent: Option<LocalId>, name: &str) -> Result<LocalId, SyncError>;
     /// Write a new file atomically (temp file + rename); `Precondition` if the name is taken.
-    fn write_new_file(&mut self, parent: Option<LocalId>, name: &str, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError>;
+    fn write_new_file(
+        &mut self,
+        parent: Option<LocalId>,
+        name: &str,
+        bytes: &[u8],
+        hash: &Hash,
+    ) -> Result<LocalId, SyncError>;
     /// Atomically replace a file's content, only if it still hashes to `expected`.
     /// Returns the file's (possibly new) id.
-    fn replace_file(&mut self, id: LocalId, expected: &Hash, bytes: &[u8], hash: &Hash) -> Result<LocalId, SyncError>;
+    fn replace_file(
+        &mut self,
+        id: LocalId,
+        expected: &Hash,
+        bytes: &[u8],
+        hash: &Hash,
+    ) -> Result<LocalId, SyncError>;
     /// Rename/move; `Precondition` if the target name is taken.
-    fn rename(&mut self, id: LocalId, parent: Option<LocalId>, name: &str) -> Result<(), SyncError>;
+    fn rename(&mut self, id: LocalId, parent: Option<LocalId>, name: &str)
+        -> Result<(), SyncError>;
     /// Move to the recoverable trash: a file only if it still hashes to `hash`,
     /// a directory only if it is empty.
     fn trash(&mut self, id: LocalId, hash: Option<&Hash>) -> Result<(), SyncError>;
@@ -106,7 +128,11 @@ pub trait LocalFs {
 pub trait Remote {
     /// Every live node.
     fn snapshot(&mut self) -> Result<RemoteTree, SyncError>;
-    fn create_dir(&mut self, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError>;
+    fn create_dir(
+        &mut self,
+        parent: Option<&RemoteId>,
+        name: &str,
+    ) -> Result<RemoteNode, SyncError>;
     /// Store `bytes` as a new file. With `replaces = (id, hash)`, the old version
     /// goes to the trash in the same step — only if it still has `hash`
     /// (`Precondition` otherwise, and nothing is stored).
@@ -129,7 +155,12 @@ pub trait Remote {
         replaces: Option<&(RemoteId, Hash)>,
     ) -> Result<Option<RemoteNode>, SyncError>;
     /// Move/rename. Metadata only: no bytes move.
-    fn move_node(&mut self, id: &RemoteId, parent: Option<&RemoteId>, name: &str) -> Result<RemoteNode, SyncError>;
+    fn move_node(
+        &mut self,
+        id: &RemoteId,
+        parent: Option<&RemoteId>,
+        name: &str,
+    ) -> Result<RemoteNode, SyncError>;
     /// To the trash: a file only if it still has `hash`, a folder only if empty.
     fn trash(&mut self, id: &RemoteId, hash: Option<&Hash>) -> Result<(), SyncError>;
     /// A file's bytes, verified against `hash`.
@@ -138,6 +169,14 @@ pub trait Remote {
     /// Where this remote reports byte progress and takes bandwidth limits from.
     fn meter(&self) -> Option<&progress::Meter> {
         None
+    }
+
+    /// Whether the node `id` (just uploaded or about to be downloaded) came
+    /// back from the remote's trash — a file restored on some device, or
+    /// content this device put back from its sync trash — so the pass counts
+    /// it as a restore, not as an upload or a download. Only for messages.
+    fn is_restore(&self, _id: &RemoteId) -> bool {
+        false
     }
 
     /// Run independent uploads and downloads, possibly several at once. The
@@ -149,13 +188,21 @@ pub trait Remote {
     ///
     /// The default runs the jobs one after another through `upload_known`,
     /// `upload` and `download`.
-    fn transfer_batch(&mut self, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
+    fn transfer_batch(
+        &mut self,
+        jobs: &[TransferJob],
+        io: &mut dyn BatchIo,
+    ) -> Result<(), SyncError> {
         transfer_in_order(self, jobs, io)
     }
 }
 
 /// A batch one job after another: the default of [`Remote::transfer_batch`].
-pub fn transfer_in_order<R: Remote + ?Sized>(remote: &mut R, jobs: &[TransferJob], io: &mut dyn BatchIo) -> Result<(), SyncError> {
+pub fn transfer_in_order<R: Remote + ?Sized>(
+    remote: &mut R,
+    jobs: &[TransferJob],
+    io: &mut dyn BatchIo,
+) -> Result<(), SyncError> {
     for (i, job) in jobs.iter().enumerate() {
         let outcome = transfer_one(remote, job, || io.read(i));
         io.done(i, outcome)?;
@@ -171,20 +218,40 @@ pub fn transfer_one<R: Remote + ?Sized>(
     read: impl FnOnce() -> Result<Vec<u8>, SyncError>,
 ) -> Result<TransferDone, SyncError> {
     let meter = remote.meter().cloned();
-    let transfer = meter.as_ref().map(|m| m.start(job.direction(), job.path(), job.size()));
+    let transfer = meter
+        .as_ref()
+        .map(|m| m.start(job.direction(), job.path(), job.size()));
     let outcome = match job {
-        TransferJob::Upload { parent, name, hash, replaces, .. } => {
-            match remote.upload_known(parent.as_ref(), name, hash, replaces.as_ref()) {
-                Ok(Some(node)) => Ok(TransferDone::Uploaded { node, sent: 0 }),
-                Ok(None) => read().and_then(|bytes| {
-                    let node = remote.upload(parent.as_ref(), name, &bytes, hash, replaces.as_ref())?;
-                    Ok(TransferDone::Uploaded { node, sent: bytes.len() as u64 })
-                }),
-                Err(error) => Err(error),
+        TransferJob::Upload {
+            parent,
+            name,
+            hash,
+            replaces,
+            ..
+        } => match remote.upload_known(parent.as_ref(), name, hash, replaces.as_ref()) {
+            Ok(Some(node)) => {
+                // Nothing goes over the wire: not part of the pass's bytes.
+                if let (Some(meter), Some(id)) = (&meter, transfer) {
+                    meter.skipped(id, job.size());
+                }
+                Ok(TransferDone::Uploaded { node, sent: 0 })
             }
-        }
+            Ok(None) => read().and_then(|bytes| {
+                let node = remote.upload(parent.as_ref(), name, &bytes, hash, replaces.as_ref())?;
+                Ok(TransferDone::Uploaded {
+                    node,
+                    sent: bytes.len() as u64,
+                })
+            }),
+            Err(error) => Err(error),
+        },
         TransferJob::Download { id, hash, .. } => {
-            remote.download(id, hash).map(|bytes| TransferDone::Downloaded { bytes, modified: None })
+            remote
+                .download(id, hash)
+                .map(|bytes| TransferDone::Downloaded {
+                    bytes,
+                    modified: None,
+                })
         }
     };
     if let (Some(meter), Some(transfer)) = (&meter, transfer) {
@@ -206,7 +273,12 @@ pub enum TransferJob {
         /// The local file's modification time (Unix ms), kept with the remote copy.
         modified: Option<i64>,
     },
-    Download { path: String, id: RemoteId, hash: Hash, size: u64 },
+    Download {
+        path: String,
+        id: RemoteId,
+        hash: Hash,
+        size: u64,
+    },
 }
 
 impl TransferJob {
@@ -253,5 +325,9 @@ pub trait BatchIo {
     /// The bytes of upload job `job`, verified against its hash.
     fn read(&mut self, job: usize) -> Result<Vec<u8>, SyncError>;
     /// Job `job` ended. An error returned here stops the batch.
-    fn done(&mut self, job: usize, outcome: Result<TransferDone, SyncError>) -> Result<(), SyncError>;
+    fn done(
+        &mut self,
+        job: usize,
+        outcome: Result<TransferDone, SyncError>,
+    ) -> Result<(), SyncError>;
 }

@@ -70,7 +70,9 @@ pub type RemoteTree = Tree<RemoteId, RemoteNode>;
 
 impl<Id: Ord + Clone, Node> Tree<Id, Node> {
     pub fn new() -> Self {
-        Tree { nodes: BTreeMap::new() }
+        Tree {
+            nodes: BTreeMap::new(),
+        }
     }
     pub fn get(&self, id: &Id) -> Option<&Node> {
         self.nodes.get(id)
@@ -85,7 +87,9 @@ impl<Id: Ord + Clone, Node> Tree<Id, Node> {
 
 impl LocalTree {
     pub fn from_nodes(nodes: impl IntoIterator<Item = LocalNode>) -> Self {
-        Tree { nodes: nodes.into_iter().map(|n| (n.id, n)).collect() }
+        Tree {
+            nodes: nodes.into_iter().map(|n| (n.id, n)).collect(),
+        }
     }
 
     /// '/'-joined path of a node below the root.
@@ -109,7 +113,9 @@ impl LocalTree {
 
 impl RemoteTree {
     pub fn from_nodes(nodes: impl IntoIterator<Item = RemoteNode>) -> Self {
-        Tree { nodes: nodes.into_iter().map(|n| (n.id.clone(), n)).collect() }
+        Tree {
+            nodes: nodes.into_iter().map(|n| (n.id.clone(), n)).collect(),
+        }
     }
 
     pub fn path(&self, id: &RemoteId) -> Option<String> {
@@ -173,7 +179,9 @@ impl SyncedTree {
     }
 
     pub fn by_remote(&self, remote: &RemoteId) -> Option<&SyncedNode> {
-        self.by_remote.get(remote).and_then(|l| self.by_local.get(l))
+        self.by_remote
+            .get(remote)
+            .and_then(|l| self.by_local.get(l))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &SyncedNode> {

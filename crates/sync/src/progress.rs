@@ -6,13 +6,14 @@
 //! safe to call from any thread. [`Meter::snapshot`] turns the counters into
 //! a [`Progress`] with a rate averaged over the last seconds and an ETA.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Which way bytes flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Upload,
@@ -20,7 +21,8 @@ pub enum Direction {
 }
 
 /// One transfer in flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transfer {
     pub direction: Direction,
     /// The file's path below the sync folder (or its name when unknown).
@@ -30,7 +32,8 @@ pub struct Transfer {
 }
 
 /// What a pass has done and has left, for display.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     /// Files this pass set out to transfer, and how many are finished (or failed).
     pub files_total: u64,
@@ -111,7 +114,9 @@ impl Meter {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Bandwidth limits in bytes per second; 0 = unlimited. Takes effect at once,
@@ -148,7 +153,15 @@ impl Meter {
         let mut state = self.state();
         state.next_id += 1;
         let id = state.next_id;
-        state.in_flight.insert(id, Transfer { direction, path: path.to_string(), size, done: 0 });
+        state.in_flight.insert(
+            id,
+            Transfer {
+                direction,
+                path: path.to_string(),
+                size,
+                done: 0,
+            },
+        );
         TransferId(id)
     }
 
@@ -168,7 +181,12 @@ impl Meter {
         state.moved_total += n;
         let total = state.moved_total;
         state.samples.push_back((now, total));
-        while state.samples.len() > 2 && state.samples.front().is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW) {
+        while state.samples.len() > 2
+            && state
+                .samples
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
+        {
             state.samples.pop_front();
         }
         match direction {
@@ -183,6 +201,21 @@ impl Meter {
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
+    }
+
+    /// `n` bytes of a transfer will not be sent after all (the remote had
+    /// them: parts stored by an earlier run, or content it already holds):
+    /// they leave the pass's total instead of counting as moved, so the
+    /// progress ends at the bytes that really moved — what the pass summary
+    /// reports.
+    pub fn skipped(&self, id: TransferId, n: u64) {
+        let mut state = self.state();
+        let Some(transfer) = state.in_flight.get_mut(&id.0) else {
+            return;
+        };
+        let n = n.min(transfer.size.saturating_sub(transfer.done));
+        transfer.size -= n;
+        state.bytes_total = state.bytes_total.saturating_sub(n);
     }
 
     /// A transfer ended (done or failed). A failed transfer's bytes leave the
@@ -227,19 +260,23 @@ impl Meter {
                 } else {
                     // Over at least a second: the first moments of a transfer
                     // (a burst into socket buffers) say little about its rate.
-                    let span = (last_at.duration_since(*first_at) + since_last).max(Duration::from_secs(1));
+                    let span = (last_at.duration_since(*first_at) + since_last)
+                        .max(Duration::from_secs(1));
                     (last - first) as f64 / span.as_secs_f64()
                 }
             }
             _ => 0.0,
         };
         let remaining = state.bytes_total.saturating_sub(state.bytes_done);
-        let eta_seconds = (bytes_per_second > 0.0 && remaining > 0).then(|| (remaining as f64 / bytes_per_second).ceil() as u64);
+        let eta_seconds = (bytes_per_second > 0.0 && remaining > 0)
+            .then(|| (remaining as f64 / bytes_per_second).ceil() as u64);
         Progress {
             files_total: state.files_total,
             files_done: state.files_done,
             bytes_total: state.bytes_total,
-            bytes_done: state.bytes_done.min(state.bytes_total.max(state.bytes_done)),
+            bytes_done: state
+                .bytes_done
+                .min(state.bytes_total.max(state.bytes_done)),
             bytes_per_second,
             eta_seconds: eta_seconds.or((remaining == 0).then_some(0)),
             in_flight: state.in_flight.values().cloned().collect(),
@@ -288,20 +325,33 @@ mod tests {
         assert_eq!(meter.moved(a, 40), Duration::ZERO);
         meter.moved(b, 150);
         let mid = meter.snapshot();
-        assert_eq!((mid.files_done, mid.bytes_done, mid.in_flight.len()), (0, 190, 2));
+        assert_eq!(
+            (mid.files_done, mid.bytes_done, mid.in_flight.len()),
+            (0, 190, 2)
+        );
         assert!(mid.bytes_per_second > 0.0 && mid.eta_seconds.is_some());
         meter.finish(a, true);
         meter.finish(b, false);
         let end = meter.snapshot();
-        assert_eq!((end.files_done, end.bytes_done, end.in_flight.len()), (1, 100, 0));
-        assert_eq!((end.files_total, end.bytes_total), (1, 100), "a failed transfer leaves the plan until planned again");
+        assert_eq!(
+            (end.files_done, end.bytes_done, end.in_flight.len()),
+            (1, 100, 0)
+        );
+        assert_eq!(
+            (end.files_total, end.bytes_total),
+            (1, 100),
+            "a failed transfer leaves the plan until planned again"
+        );
     }
 
     #[test]
     fn a_limit_paces_the_bytes() {
         // Drive the bucket with a synthetic clock: each step happens after the
         // previous step's wait, as a transfer thread that sleeps would.
-        let mut bucket = Bucket { rate: 1_000_000, ..Bucket::default() };
+        let mut bucket = Bucket {
+            rate: 1_000_000,
+            ..Bucket::default()
+        };
         let start = Instant::now();
         let mut now = start;
         for _ in 0..200 {
@@ -313,7 +363,11 @@ mod tests {
         let meter = Meter::new();
         meter.set_limits(1_000_000, 0);
         let down = meter.start(Direction::Download, "d.jpg", 10_000_000);
-        assert_eq!(meter.moved(down, 10_000_000), Duration::ZERO, "downloads are unlimited");
+        assert_eq!(
+            meter.moved(down, 10_000_000),
+            Duration::ZERO,
+            "downloads are unlimited"
+        );
         assert!(meter.is_limited(Direction::Upload) && !meter.is_limited(Direction::Download));
     }
 
@@ -323,7 +377,9 @@ mod tests {
         meter.begin_pass(1, 200_000);
         let id = meter.start(Direction::Download, "x.jpg", 200_000);
         let mut out = Vec::new();
-        MeteredRead::new(std::io::Cursor::new(vec![7u8; 200_000]), meter.clone(), id).read_to_end(&mut out).unwrap();
+        MeteredRead::new(std::io::Cursor::new(vec![7u8; 200_000]), meter.clone(), id)
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out.len(), 200_000);
         assert_eq!(meter.snapshot().bytes_done, 200_000);
     }

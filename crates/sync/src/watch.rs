@@ -51,7 +51,9 @@ pub struct FolderWatch {
 fn only_temp_files(event: &notify::Event) -> bool {
     !event.paths.is_empty()
         && event.paths.iter().all(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(crate::disk::TEMP_PREFIX))
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(crate::disk::TEMP_PREFIX))
         })
 }
 
@@ -64,7 +66,10 @@ impl FolderWatch {
             // Errors (including queue overflow) also wake the loop: a full pass
             // re-observes everything, so nothing is missed.
             // Reads (the engine hashing and uploading files) change nothing.
-            if event.as_ref().is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_)) || only_temp_files(e)) {
+            if event
+                .as_ref()
+                .is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_)) || only_temp_files(e))
+            {
                 return;
             }
             let _ = tx.send(Signal::Fs);
@@ -81,11 +86,27 @@ impl FolderWatch {
                 None
             }
         };
-        FolderWatch { _watcher: watcher, events, waker, debounce, period, last_pass: Instant::now(), degraded }
+        FolderWatch {
+            _watcher: watcher,
+            events,
+            waker,
+            debounce,
+            period,
+            last_pass: Instant::now(),
+            degraded,
+        }
     }
 
     pub fn waker(&self) -> Waker {
         Waker(self.waker.clone())
+    }
+
+    /// A pass just ended: the next periodic pass is due a full period from
+    /// now. (Counted from the wake instead, a pass longer than the period
+    /// minus a minute — the first sync of a large library — was followed by
+    /// a full re-listing within a minute of going idle.)
+    pub fn pass_ended(&mut self) {
+        self.last_pass = Instant::now();
     }
 
     /// Block until the next pass is due: after a burst of events has been quiet
@@ -133,7 +154,11 @@ mod tests {
     #[test]
     fn a_change_wakes_the_watch_after_the_burst() {
         let dir = tempfile::tempdir().unwrap();
-        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(100), Duration::from_secs(3600));
+        let mut watch = FolderWatch::new(
+            dir.path(),
+            Duration::from_millis(100),
+            Duration::from_secs(3600),
+        );
         assert!(watch.degraded.is_none(), "{:?}", watch.degraded);
         std::fs::create_dir(dir.path().join("Smith")).unwrap();
         for i in 0..20 {
@@ -145,43 +170,95 @@ mod tests {
     #[test]
     fn the_periodic_pass_runs_without_events() {
         let dir = tempfile::tempdir().unwrap();
-        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_millis(50));
+        let mut watch = FolderWatch::new(
+            dir.path(),
+            Duration::from_millis(10),
+            Duration::from_millis(50),
+        );
         assert_eq!(watch.wait(), Wake::Periodic);
+    }
+
+    #[test]
+    fn the_periodic_pass_is_a_full_period_after_the_last_pass_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let period = Duration::from_millis(400);
+        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), period);
+        assert_eq!(watch.wait(), Wake::Periodic);
+        // A pass taking most of the period (the first sync of a large library).
+        let pass_started = Instant::now();
+        std::thread::sleep(Duration::from_millis(300));
+        watch.pass_ended();
+        let ended = Instant::now();
+        assert_eq!(watch.wait(), Wake::Periodic);
+        assert!(
+            ended.elapsed() >= period,
+            "the next periodic pass came {:?} after the pass ended ({:?} after it started)",
+            ended.elapsed(),
+            pass_started.elapsed()
+        );
     }
 
     #[test]
     fn a_waker_interrupts_the_wait_and_a_deadline_ends_it() {
         let dir = tempfile::tempdir().unwrap();
-        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
+        let mut watch = FolderWatch::new(
+            dir.path(),
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        );
         let waker = watch.waker();
         std::thread::spawn(move || waker.wake());
         assert_eq!(watch.wait(), Wake::Asked);
-        assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(20))), Wake::Deadline);
+        assert_eq!(
+            watch.wait_until(Some(Instant::now() + Duration::from_millis(20))),
+            Wake::Deadline
+        );
     }
 
     #[test]
     fn the_engines_own_temp_files_do_not_wake_it() {
         let dir = tempfile::tempdir().unwrap();
-        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
+        let mut watch = FolderWatch::new(
+            dir.path(),
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        );
         std::fs::write(dir.path().join(".photopro-tmp-1"), b"x").unwrap();
-        assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(300))), Wake::Deadline);
+        assert_eq!(
+            watch.wait_until(Some(Instant::now() + Duration::from_millis(300))),
+            Wake::Deadline
+        );
     }
 
     #[test]
     fn reading_files_does_not_wake_it() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("IMG_1.jpg"), b"photo").unwrap();
-        let mut watch = FolderWatch::new(dir.path(), Duration::from_millis(10), Duration::from_secs(3600));
+        let mut watch = FolderWatch::new(
+            dir.path(),
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        );
         for _ in 0..3 {
             std::fs::read(dir.path().join("IMG_1.jpg")).unwrap();
             std::fs::read_dir(dir.path()).unwrap().for_each(drop);
         }
-        assert_eq!(watch.wait_until(Some(Instant::now() + Duration::from_millis(300))), Wake::Deadline);
+        assert_eq!(
+            watch.wait_until(Some(Instant::now() + Duration::from_millis(300))),
+            Wake::Deadline
+        );
     }
 
     #[test]
     fn an_unwatchable_folder_degrades_to_periodic_passes() {
-        let watch = FolderWatch::new(Path::new("/definitely/not/here"), Duration::from_millis(10), Duration::from_millis(50));
-        assert!(watch.degraded.as_deref().is_some_and(|d| d.contains("syncing every")));
+        let watch = FolderWatch::new(
+            Path::new("/definitely/not/here"),
+            Duration::from_millis(10),
+            Duration::from_millis(50),
+        );
+        assert!(watch
+            .degraded
+            .as_deref()
+            .is_some_and(|d| d.contains("syncing every")));
     }
 }

@@ -19,6 +19,9 @@
 //! The `openapi` feature derives `utoipa::ToSchema` for the server's OpenAPI
 //! document; clients do not need it.
 
+pub mod names;
+pub mod units;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -35,8 +38,11 @@ pub const MAX_OBJECT_BYTES: u64 = 5 * TIB;
 pub const MIN_PART_BYTES: u64 = 5 << 20;
 pub const MAX_PARTS: u64 = 10_000;
 /// The latest file modification time the API accepts (`modified_at`, Unix
-/// milliseconds): 3000-01-01T00:00:00Z. Later (and negative) values are a 400.
+/// milliseconds): 3000-01-01T00:00:00Z. Later values are a 400.
 pub const MAX_MODIFIED_AT_MS: i64 = 32_503_680_000_000;
+/// The earliest accepted (`modified_at`, Unix milliseconds): 1601-01-01T00:00:00Z,
+/// the Windows epoch. Scanned film is dated before 1970; earlier is a 400.
+pub const MIN_MODIFIED_AT_MS: i64 = -11_644_473_600_000;
 
 /// R2 Standard storage, US cents per TiB-month ($15.36 = $0.015 per GiB-month).
 pub const STANDARD_CENTS_PER_TIB_MONTH: u64 = 1536;
@@ -49,6 +55,7 @@ pub const INFREQUENT_ACCESS_MINIMUM_DAYS: u64 = 30;
 
 /// A subscription tier. Caps are hard: there are no overages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Tier {
@@ -123,6 +130,7 @@ impl Tier {
 
 /// Extra capacity sold on top of Enterprise (15 TiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AddOn {
@@ -156,6 +164,7 @@ impl AddOn {
 
 /// A tier plus add-ons: what an organization pays for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Plan {
     pub tier: Tier,
@@ -265,6 +274,7 @@ pub struct AddOnPrice {
 
 /// The R2 storage class of an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StorageClass {
@@ -327,6 +337,10 @@ pub struct ErrorBody {
     /// Present with `quota_exceeded`: what the client needs for an upgrade prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaExceeded>,
+    /// The request's id (also the `x-request-id` response header): quote it
+    /// when reporting a problem; the server's logs carry the same id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Why a reservation did not fit, and what plan would.
@@ -497,12 +511,50 @@ pub struct HeaderPair {
     pub value: String,
 }
 
+/// One part of a multipart upload. In a [`Reservation`]'s plan it only says
+/// which bytes the part holds (`url` is absent): every part URL is bound to
+/// the part's SHA-256, so the client asks for it with
+/// `POST /v1/uploads/{id}/parts` ([`PartUrlsRequest`]), declaring the hash,
+/// and gets this back with `url` and the `headers` the PUT must carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PartUpload {
     pub part_number: u32,
     pub size_bytes: u64,
-    pub url: String,
+    /// The presigned PUT for this part (only in a [`PartUrls`] answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Headers the PUT must carry exactly (they are part of the signature,
+    /// e.g. `x-amz-checksum-sha256`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderPair>,
+}
+
+/// `POST /v1/uploads/{id}/parts`: presigned URLs for parts of an open
+/// multipart upload, each bound to the SHA-256 the client declares for that
+/// part's bytes (the store refuses other bytes with 400 `BadDigest`). Ask
+/// again for a fresh URL whenever one has expired; URLs live minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartUrlsRequest {
+    pub parts: Vec<PartChecksum>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartChecksum {
+    pub part_number: u32,
+    /// SHA-256 of this part's bytes, lowercase hex.
+    pub content_sha256: String,
+}
+
+/// The answer to [`PartUrlsRequest`]: the parts asked for, with URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartUrls {
+    pub parts: Vec<PartUpload>,
+    /// When these URLs stop working (Unix seconds).
+    pub expires_at: i64,
 }
 
 /// `POST /v1/uploads/{id}/complete`. Multipart uploads list every part's ETag.
@@ -678,14 +730,18 @@ pub enum Change {
 // ---------------------------------------------------------------- usage
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Usage {
     pub plan: Plan,
     pub used_bytes: u64,
+    /// Held by open reservations (uploads in progress); counted against the cap.
     pub reserved_bytes: u64,
     pub limit_bytes: u64,
+    /// `(used_bytes + reserved_bytes) / limit_bytes` in percent: what the cap
+    /// check sees, so a new upload fits exactly when this leaves room for it.
     pub percent_used: f64,
-    /// Present at 80 % and 95 % of the cap (the higher one wins).
+    /// Present at 80 % and 95 % of the cap (the higher one wins), counting reserved bytes.
     pub warning: Option<UsageWarning>,
     pub classes: Vec<ClassUsage>,
     /// Bytes in the trash (they still count against the cap until purged).
@@ -695,6 +751,7 @@ pub struct Usage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UsageWarning {
     pub threshold_percent: u32,
@@ -702,6 +759,7 @@ pub struct UsageWarning {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ClassUsage {
     pub storage_class: StorageClass,
@@ -712,9 +770,11 @@ pub struct ClassUsage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct FolderUsage {
     /// `None` is the organization root.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub folder_id: Option<Uuid>,
     pub name: String,
     /// Bytes of assets directly in this folder (trash excluded).
@@ -836,6 +896,40 @@ pub struct MaintenanceReport {
     /// Moved to Infrequent Access by "Optimize storage" folders or auto-archive.
     pub assets_archived: u64,
     pub journal_entries_compacted: u64,
+    /// Objects in the store that no live asset, trashed asset or open
+    /// reservation owned (older than the sweep's grace age), removed.
+    #[serde(default)]
+    pub orphan_objects_removed: u64,
+    #[serde(default)]
+    pub orphan_bytes_removed: u64,
+    /// Multipart uploads no open reservation owned, aborted (with their parts).
+    #[serde(default)]
+    pub multipart_uploads_aborted: u64,
+}
+
+/// `GET /v1/uploads?state=open`: the calling device's open reservations,
+/// oldest first (at most 1,000), to resume or cancel after a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OpenUploadList {
+    pub uploads: Vec<OpenUpload>,
+}
+
+/// One open reservation: its bytes count as reserved until it is completed,
+/// cancelled or expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OpenUpload {
+    pub reservation_id: Uuid,
+    pub asset_id: Uuid,
+    pub folder_id: Option<Uuid>,
+    pub name: String,
+    pub size_bytes: u64,
+    pub content_sha256: String,
+    /// A multipart upload (resumable part by part).
+    pub multipart: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "../api";
 import { beginDrag, consumeDragClick, type DragPayload } from "../dnd";
 import { plural } from "../format";
-import type { AssetFilter, FolderSummary, FolderView, FoundAsset, LibraryTree } from "../types";
+import type { AssetFilter, FolderCard as FolderCardData, FolderView, FoundAsset, LibraryTree } from "../types";
 import { moveFocus, updateSelection } from "../virtual";
 import { FolderPicker, Viewer } from "./Dialogs";
 import { FolderCard } from "./FolderCard";
@@ -36,7 +36,7 @@ const cardHeight = (w: number) => (w * 3) / 4 + 64;
 const cardHeightWithClient = (w: number) => (w * 3) / 4 + 82;
 const tileHeight = (w: number) => w;
 
-const emptyFilter: AssetFilter = { text: "", taken_from: "", taken_to: "", camera: "", has_gps: false, tag: "" };
+const emptyFilter: AssetFilter = { text: "", taken_from: "", taken_to: "", camera: "", has_gps: false, tag: "", within: null, limit: null };
 const filterActive = (f: AssetFilter) => Boolean(f.text?.trim() || f.taken_from || f.taken_to || f.camera?.trim() || f.has_gps || f.tag?.trim());
 
 export function Browser({ view, loading, error, trees, onOpenFolder, onChanged, onNotice, onAddLibrary }: Props) {
@@ -114,7 +114,7 @@ export function Browser({ view, loading, error, trees, onOpenFolder, onChanged, 
     }, (e) => onNotice({ text: errorMessage(e), error: true }));
   }, [selected, report, onNotice]);
 
-  const trashFolder = useCallback((folder: FolderSummary) => {
+  const trashFolder = useCallback((folder: FolderCardData) => {
     api.trashFolder(folder.id).then((entry) => {
       report("Moved to trash:", { done: 1, failed: [] }, () => {
         api.restoreTrash(entry.id).then(() => onNotice({ text: `Restored “${entry.name}”` }), (e) => onNotice({ text: errorMessage(e), error: true }));
@@ -137,7 +137,7 @@ export function Browser({ view, loading, error, trees, onOpenFolder, onChanged, 
     }, dropOnFolder);
   }, [selected, dropOnFolder]);
 
-  const onCardPointerDown = useCallback((e: React.PointerEvent, folder: FolderSummary) => {
+  const onCardPointerDown = useCallback((e: React.PointerEvent, folder: FolderCardData) => {
     beginDrag(e, () => ({ kind: "folder", id: folder.id, label: folder.name }), dropOnFolder);
   }, [dropOnFolder]);
 
@@ -208,7 +208,7 @@ export function Browser({ view, loading, error, trees, onOpenFolder, onChanged, 
   const setColumnsFolders = useCallback((n: number) => setColumns((c) => (c.folders === n ? c : { ...c, folders: n })), []);
   const setColumnsPhotos = useCallback((n: number) => setColumns((c) => (c.photos === n ? c : { ...c, photos: n })), []);
 
-  const renderCard = useCallback((folder: FolderSummary, index: number) => (
+  const renderCard = useCallback((folder: FolderCardData, index: number) => (
     <FolderCard key={folder.id} folder={folder} index={index} focused={focus.zone === "folders" && focus.index === index}
       onOpen={onOpenFolder} onFocus={onCardFocus} onPointerDown={onCardPointerDown} />
   ), [focus, onOpenFolder, onCardFocus, onCardPointerDown]);

@@ -1,16 +1,19 @@
 import { memo, useState } from "react";
 import { api, thumbUrl } from "../api";
 import { formatBytes, formatDateRange, plural } from "../format";
-import type { FolderSummary, StripPhoto } from "../types";
+import { loadFailure } from "../loads";
+import type { FolderCard as FolderCardData, StripPhoto } from "../types";
 import { ClipIcon, FolderIcon, PersonIcon } from "./icons";
 
-// Hover strips are fetched once per folder per session.
+// Hover strips are fetched once per folder per session; a failed fetch is
+// forgotten, so the next hover asks again.
 const strips = new Map<number, Promise<StripPhoto[]>>();
 function loadStrip(folder: number) {
   let strip = strips.get(folder);
   if (!strip) {
-    strip = api.folderStrip(folder).catch(() => []);
+    strip = api.folderStrip(folder);
     strips.set(folder, strip);
+    strip.catch(() => strips.delete(folder));
   }
   return strip;
 }
@@ -19,16 +22,17 @@ export function forgetStrips() {
 }
 
 interface Props {
-  folder: FolderSummary;
+  folder: FolderCardData;
   index: number;
   focused: boolean;
   onOpen: (id: number) => void;
   onFocus: (index: number) => void;
-  onPointerDown: (e: React.PointerEvent, folder: FolderSummary) => void;
+  onPointerDown: (e: React.PointerEvent, folder: FolderCardData) => void;
 }
 
 export const FolderCard = memo(function FolderCard({ folder, index, focused, onOpen, onFocus, onPointerDown }: Props) {
   const [strip, setStrip] = useState<StripPhoto[] | null>(null);
+  const [stripError, setStripError] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const dates = formatDateRange(folder.first_taken, folder.last_taken);
   const client = folder.client?.role === "of" ? folder.client.name : null;
@@ -36,7 +40,12 @@ export const FolderCard = memo(function FolderCard({ folder, index, focused, onO
     ? plural(folder.photos, "photo")
     : folder.files_total > 0 ? plural(folder.files_total, "file") + " inside" : "Empty";
   const showStrip = () => {
-    if (strip === null && folder.files_total > 0) loadStrip(folder.id).then((s) => setStrip(s.filter((p) => p.id !== folder.cover).slice(0, 5)));
+    if (strip === null && folder.files_total > 0) {
+      loadStrip(folder.id).then(
+        (s) => { setStrip(s.filter((p) => p.id !== folder.cover).slice(0, 5)); setStripError(null); },
+        (e) => setStripError(loadFailure([{ what: "this folder's photos", error: e }], "Point at the card again to retry.")),
+      );
+    }
   };
   return (
     <div
@@ -73,6 +82,7 @@ export const FolderCard = memo(function FolderCard({ folder, index, focused, onO
             {strip.map((p) => <img key={p.id} src={thumbUrl(p.id)} alt={p.name} draggable={false} />)}
           </div>
         )}
+        {stripError && <div className="strip strip-error" role="note" data-testid="strip-error">{stripError}</div>}
       </div>
       <div className="meta">
         <div className="name" title={`${folder.path} · ${formatBytes(folder.bytes_total)}`}>{folder.name}</div>

@@ -107,8 +107,8 @@ export function SettingsScreen({ trees, theme, syncFolder, onTheme, onChanged, o
         <section aria-label="Bandwidth">
           <h2>Bandwidth</h2>
           <p className="hint">Keep sync from filling your connection: limits apply at once, also to transfers in progress. Leave empty for no limit.</p>
-          <label className="field"><span>Upload limit (KB/s)</span><input type="number" min={0} defaultValue={app.upload_limit_kib ?? ""} onBlur={(e) => save({ ...settings, app: { ...app, upload_limit_kib: limit(e.target.value) } })} /></label>
-          <label className="field"><span>Download limit (KB/s)</span><input type="number" min={0} defaultValue={app.download_limit_kib ?? ""} onBlur={(e) => save({ ...settings, app: { ...app, download_limit_kib: limit(e.target.value) } })} /></label>
+          <label className="field"><span>Upload limit (KiB/s)</span><input type="number" min={0} defaultValue={app.upload_limit_kib ?? ""} onBlur={(e) => save({ ...settings, app: { ...app, upload_limit_kib: limit(e.target.value) } })} /></label>
+          <label className="field"><span>Download limit (KiB/s)</span><input type="number" min={0} defaultValue={app.download_limit_kib ?? ""} onBlur={(e) => save({ ...settings, app: { ...app, download_limit_kib: limit(e.target.value) } })} /></label>
         </section>
         <section aria-label="General">
           <h2>General</h2>

@@ -2,7 +2,7 @@ import { useState, type ReactNode } from "react";
 import { api, errorMessage, thumbUrl } from "../api";
 import { formatAgo, formatBytes, formatDay, plural } from "../format";
 import { conflictSides, percent, resolutionHint, splitPath, syncHeadline, transferLine, type SyncAction, type Tone } from "../syncview";
-import type { Conflict, LibraryStatus, Resolution, SyncStatus, SyncTrashEntry, TrashEntry } from "../types";
+import type { ConflictView, LibraryStatus, Resolution, SyncStatus, SyncTrashItem, TrashEntry } from "../types";
 import type { Notice } from "./Browser";
 import { AlertIcon, CheckCircleIcon, ClockIcon, CloudOffIcon, DownIcon, FolderPlusIcon, PauseCircleIcon, SyncingIcon, UpIcon } from "./icons";
 
@@ -16,8 +16,8 @@ interface Props {
   status: SyncStatus | null;
   library: LibraryStatus | null;
   trash: TrashEntry[];
-  conflicts: Loaded<Conflict>;
-  syncTrash: Loaded<SyncTrashEntry>;
+  conflicts: Loaded<ConflictView>;
+  syncTrash: Loaded<SyncTrashItem>;
   onChanged: () => void;
   onNotice: (n: Notice) => void;
   onChooseFolder: () => void;
@@ -138,6 +138,39 @@ export function SyncScreen({ status, library, trash, conflicts, syncTrash, onCha
           )}
         </section>}
 
+        {engine && engine.waiting_for.length > 0 && (
+          <section aria-label="Still being written">
+            <h2 className="section-head">Still being written <span className="pill">{engine.waiting_for.length}</span></h2>
+            <p className="hint">These sync once whatever is writing them (a card reader, an export) has finished.</p>
+            <ul className="list" data-testid="waiting-for">
+              {engine.waiting_for.map((path) => {
+                const { name, folder } = splitPath(path);
+                return <li key={path}><div className="grow"><div className="row-line"><span className="name">{name}</span><span className="sub">{folder}</span></div></div></li>;
+              })}
+            </ul>
+          </section>
+        )}
+
+        {engine && engine.cannot_sync.length > 0 && (
+          <section aria-label="Can't sync">
+            <h2 className="section-head">Can’t sync <span className="pill">{engine.cannot_sync.length}</span></h2>
+            <p className="hint">Sync leaves these alone until they change; each says why and what to do.</p>
+            <ul className="list" data-testid="cannot-sync">
+              {engine.cannot_sync.map((item) => {
+                const { name, folder } = splitPath(item.path);
+                return (
+                  <li key={item.path}>
+                    <div className="grow">
+                      <div className="row-line"><span className="name">{name}</span><span className="sub">{folder}</span></div>
+                      <div className="sub">{item.reason}</div>
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          </section>
+        )}
+
         {status.sync_folder && <ConflictList conflicts={conflicts} busy={busy} run={run} />}
 
         {status.sync_folder && <section aria-label="Removed by sync">
@@ -214,15 +247,19 @@ function passLine(r: NonNullable<NonNullable<SyncStatus["sync"]>["last_report"]>
   const parts = [
     r.uploads ? `${plural(r.uploads, "file")} uploaded (${formatBytes(r.uploaded_bytes)})` : null,
     r.downloads ? `${plural(r.downloads, "file")} downloaded (${formatBytes(r.downloaded_bytes)})` : null,
+    r.restores ? `${plural(r.restores, "file")} restored` : null,
     r.moves ? `${plural(r.moves, "move")}` : null,
     r.deletions ? `${plural(r.deletions, "deletion")}` : null,
     r.conflicts ? `${plural(r.conflicts, "conflict")}` : null,
-    r.retryable_failures ? `${plural(r.retryable_failures, "file")} to retry` : null,
+    r.collisions ? `${plural(r.collisions, "file")} renamed (same name as another; both kept)` : null,
+    r.retryable_failures
+      ? `${plural(r.retryable_failures, "file")} to retry${r.to_retry?.length ? ` (${r.to_retry.slice(0, 3).map((f) => `${f.path}: ${f.reason}`).join("; ")})` : ""}`
+      : null,
   ].filter(Boolean);
   return parts.length ? parts.join(" · ") : "Nothing to do";
 }
 
-function ConflictList({ conflicts, busy, run }: { conflicts: Loaded<Conflict>; busy: string | null; run: (key: string, action: () => Promise<unknown>, done?: string) => void }) {
+function ConflictList({ conflicts, busy, run }: { conflicts: Loaded<ConflictView>; busy: string | null; run: (key: string, action: () => Promise<unknown>, done?: string) => void }) {
   const count = conflicts.items?.length ?? 0;
   return (
     <section aria-label="Conflicts" className={count > 0 ? "attention" : ""}>

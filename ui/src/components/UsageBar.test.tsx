@@ -17,6 +17,7 @@ const usage = (used: number, limit: number, warning: Usage["warning"] = null): U
   ],
   trash_bytes: 0,
   monthly_storage_cost_usd: 0,
+  top_folders: [],
 });
 const starter = { tier: "STARTER" as const, limit_bytes: 100 * GIB, monthly_price_cents: 900 };
 
@@ -35,10 +36,10 @@ describe("UsageBar", () => {
   it("shows used of limit per storage class without alerts below 80 %", () => {
     const view: UsageView = { state: "connected", api_url: "x", usage: usage(5 * GIB, 25 * GIB), upgrade: starter };
     render(<UsageBar usage={view} onOpenSettings={() => {}} />);
-    expect(screen.getByText("5 GB of 25 GB")).toBeTruthy();
+    expect(screen.getByText("5 GiB of 25 GiB")).toBeTruthy();
     expect(screen.getByRole("meter").getAttribute("aria-valuenow")).toBe(String(5 * GIB));
-    expect(screen.getByText(/Standard 3.8 GB/)).toBeTruthy();
-    expect(screen.getByText(/Infrequent 1.3 GB/)).toBeTruthy();
+    expect(screen.getByText(/Standard 3.8 GiB/)).toBeTruthy();
+    expect(screen.getByText(/Infrequent 1.3 GiB/)).toBeTruthy();
     expect(screen.queryByRole("alert")).toBeNull();
     expect(screen.queryByRole("status")).toBeNull();
   });
@@ -47,13 +48,13 @@ describe("UsageBar", () => {
     const view: UsageView = { state: "connected", api_url: "x", usage: usage(21 * GIB, 25 * GIB, { threshold_percent: 80, message: "" }), upgrade: starter };
     const { container } = render(<UsageBar usage={view} onOpenSettings={() => {}} />);
     expect(container.firstElementChild!.className).toContain("warning");
-    expect(screen.getByRole("status").textContent).toMatch(/You've used 84 % of your 25 GB.*Starter gives you 100 GB for \$9\/month/);
+    expect(screen.getByRole("status").textContent).toMatch(/You've used 84 % of your 25 GiB.*Starter gives you 100 GiB for \$9\/month/);
   });
 
   it("at the cap says uploads stopped and offers the upgrade", () => {
     const view: UsageView = { state: "connected", api_url: "x", usage: usage(25 * GIB, 25 * GIB, { threshold_percent: 95, message: "" }), upgrade: starter };
     render(<UsageBar usage={view} onOpenSettings={() => {}} />);
-    expect(screen.getByRole("alert").textContent).toMatch(/Your storage is full.*upgrade to Starter \(100 GB for \$9\/month\)/);
+    expect(screen.getByRole("alert").textContent).toMatch(/Your storage is full.*upgrade to Starter \(100 GiB for \$9\/month\)/);
   });
 
   it("reports an unreachable API in words", () => {

@@ -281,3 +281,71 @@ async fn compacted_cursor_gets_a_reset_answer(backend: Backend) {
         200
     );
 }
+
+crate::both_backends!(cursors_are_bound_to_their_organization);
+
+/// Finding 9: another organization's cursor was accepted and silently
+/// skipped entries. Now it, an altered cursor and the old unsigned `v1.`
+/// form get 410 `cursor_reset`; a cursor works on every instance.
+async fn cursors_are_bound_to_their_organization(backend: Backend) {
+    let env = TestEnv::start(backend).await;
+    let second = env.second_instance().await;
+    let (a, b) = (env.org(None).await, env.org(None).await);
+    for org in [&a, &b] {
+        for name in ["one", "two", "three"] {
+            let response = env
+                .post(
+                    &org.token,
+                    "/v1/folders",
+                    &serde_json::json!({"name": name}),
+                )
+                .await;
+            assert_eq!(response.status(), 201);
+        }
+    }
+    let latest: wire::Cursor = env
+        .get(&a.token, "/v1/changes/latest")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first_page: wire::ChangePage = env
+        .get(&a.token, "/v1/changes?limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first_page.changes.len(), 1);
+    let seq = |cursor: &str| cursor.split('.').nth(1).unwrap().to_string();
+    let forged = latest
+        .cursor
+        .replacen(&format!(".{}.", seq(&latest.cursor)), ".0.", 1);
+    for cursor in [
+        first_page.cursor.clone(),
+        latest.cursor.clone(),
+        forged,
+        "v1.1".to_string(),
+        "v1.0".to_string(),
+    ] {
+        let response = env
+            .get(&b.token, &format!("/v1/changes?cursor={cursor}"))
+            .await;
+        assert_eq!(response.status(), 410, "{cursor} for another organization");
+        assert_eq!(error_body(response).await.error, "cursor_reset");
+    }
+    // Its own cursor works, on another instance too, and skips nothing.
+    let response = env
+        .http
+        .get(format!(
+            "{}/v1/changes?cursor={}",
+            second.base, first_page.cursor
+        ))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let page: wire::ChangePage = response.json().await.unwrap();
+    assert_eq!(page.changes.len(), 2);
+    assert_eq!(page.cursor, latest.cursor);
+}

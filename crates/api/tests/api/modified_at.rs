@@ -288,7 +288,8 @@ async fn bad_modified_at_is_a_bad_request_and_holds_nothing(backend: Backend) {
     let before = env.usage(&org).await;
 
     let bad = [
-        serde_json::json!(-1),
+        // Before 1601-01-01, the earliest date a file system gives a file.
+        serde_json::json!(wire::MIN_MODIFIED_AT_MS - 1),
         serde_json::json!(i64::MIN),
         serde_json::json!(wire::MAX_MODIFIED_AT_MS + 1),
         serde_json::json!(i64::MAX),

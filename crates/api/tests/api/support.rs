@@ -332,7 +332,16 @@ impl TestEnv {
                 for part in parts {
                     let start = (part.part_number as u64 - 1) * part_size_bytes;
                     let chunk = data[start as usize..(start + part.size_bytes) as usize].to_vec();
-                    let response = self.http.put(&part.url).body(chunk).send().await.unwrap();
+                    let signed = self
+                        .part_url(reservation, part.part_number, &sha256_hex(&chunk))
+                        .await;
+                    let response = put_with_headers(
+                        &self.http,
+                        signed.url.as_deref().unwrap(),
+                        &signed.headers,
+                        chunk,
+                    )
+                    .await;
                     assert!(
                         response.status().is_success(),
                         "part PUT: {}",
@@ -353,6 +362,58 @@ impl TestEnv {
                 completed
             }
         }
+    }
+
+    /// A part URL bound to `sha256`, asked of the API in-process as the
+    /// device that made the reservation (tests of `POST /v1/uploads/{id}/parts`
+    /// itself go over HTTP).
+    pub async fn part_url(
+        &self,
+        reservation: &wire::Reservation,
+        part_number: u32,
+        sha256: &str,
+    ) -> wire::PartUpload {
+        let (organization, device): (String, String) =
+            sqlx::query_as("SELECT organization_id, device_id FROM reservations WHERE id = $1")
+                .bind(reservation.reservation_id.to_string())
+                .fetch_one(&self.api.db.pool)
+                .await
+                .unwrap();
+        let ctx = photopro_api::DeviceContext {
+            organization_id: organization.parse().unwrap(),
+            device_id: device.parse().unwrap(),
+        };
+        let request = wire::PartUrlsRequest {
+            parts: vec![wire::PartChecksum {
+                part_number,
+                content_sha256: sha256.to_string(),
+            }],
+        };
+        let mut urls = self
+            .api
+            .part_urls(&ctx, reservation.reservation_id, &request)
+            .await
+            .unwrap();
+        urls.parts.remove(0)
+    }
+
+    /// PUTs one part's bytes through a URL bound to their SHA-256.
+    pub async fn put_part(
+        &self,
+        reservation: &wire::Reservation,
+        part_number: u32,
+        chunk: Vec<u8>,
+    ) -> reqwest::Response {
+        let signed = self
+            .part_url(reservation, part_number, &sha256_hex(&chunk))
+            .await;
+        put_with_headers(
+            &self.http,
+            signed.url.as_deref().unwrap(),
+            &signed.headers,
+            chunk,
+        )
+        .await
     }
 
     pub async fn complete_raw(

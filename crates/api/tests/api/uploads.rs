@@ -140,12 +140,12 @@ async fn interrupted_multipart_upload_resumes_with_fresh_urls(backend: Backend) 
     // Part 2 goes up, then the device crashes and forgets the plan.
     let start = *part_size_bytes as usize;
     let sent = env
-        .http
-        .put(&parts[1].url)
-        .body(data[start..start + parts[1].size_bytes as usize].to_vec())
-        .send()
-        .await
-        .unwrap();
+        .put_part(
+            &reservation,
+            2,
+            data[start..start + parts[1].size_bytes as usize].to_vec(),
+        )
+        .await;
     assert!(sent.status().is_success());
 
     let response = env
@@ -187,7 +187,7 @@ async fn interrupted_multipart_upload_resumes_with_fresh_urls(backend: Backend) 
     {
         let start = (part.part_number as u64 - 1) * part_size_bytes;
         let chunk = data[start as usize..(start + part.size_bytes) as usize].to_vec();
-        let response = env.http.put(&part.url).body(chunk).send().await.unwrap();
+        let response = env.put_part(&reservation, part.part_number, chunk).await;
         let etag = response
             .headers()
             .get("etag")
@@ -383,12 +383,8 @@ async fn expired_reservation_is_released_and_its_multipart_aborted(backend: Back
     };
     // One part is uploaded, then the device vanishes.
     let first = env
-        .http
-        .put(&parts[0].url)
-        .body(big[..parts[0].size_bytes as usize].to_vec())
-        .send()
-        .await
-        .unwrap();
+        .put_part(&multi, 1, big[..parts[0].size_bytes as usize].to_vec())
+        .await;
     assert!(first.status().is_success());
     assert_eq!(env.stored_parts_of(&org, &multi).await, Some(1));
     assert_eq!(env.usage(&org).await.reserved_bytes, 1000 + (11 << 20));
@@ -549,15 +545,20 @@ impl TestEnv {
         org: &crate::support::Org,
         reservation: &wire::Reservation,
     ) -> Option<usize> {
-        let wire::UploadPlan::Multipart { parts, .. } = &reservation.upload else {
-            panic!("not multipart")
-        };
-        let upload_id = parts[0]
-            .url
-            .split(['?', '&'])
-            .find_map(|pair| pair.strip_prefix("uploadId="))
-            .expect("uploadId in part URL");
-        let key = TestEnv::object_key(org, &reservation.asset_id.to_string());
-        self.store.stored_part_count(&key, upload_id).await.unwrap()
+        let (key, upload_id): (String, Option<String>) =
+            sqlx::query_as("SELECT object_key, upload_id FROM reservations WHERE id = $1")
+                .bind(reservation.reservation_id.to_string())
+                .fetch_one(&self.api.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            key,
+            TestEnv::object_key(org, &reservation.asset_id.to_string())
+        );
+        let upload_id = upload_id.expect("a multipart reservation");
+        self.store
+            .stored_part_count(&key, &upload_id)
+            .await
+            .unwrap()
     }
 }

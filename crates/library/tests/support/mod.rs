@@ -11,9 +11,17 @@ pub fn shared_photos() -> PathBuf {
     let path = std::env::var_os("PHOTOPRO_SHARED_PHOTOS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos"));
-    let path = std::fs::canonicalize(&path)
-        .unwrap_or_else(|e| panic!("real test photos expected at {} ({e}); set PHOTOPRO_SHARED_PHOTOS", path.display()));
-    assert!(path.join("dji-phantom3").is_dir(), "{} does not hold the shared photos", path.display());
+    let path = std::fs::canonicalize(&path).unwrap_or_else(|e| {
+        panic!(
+            "real test photos expected at {} ({e}); set PHOTOPRO_SHARED_PHOTOS",
+            path.display()
+        )
+    });
+    assert!(
+        path.join("dji-phantom3").is_dir(),
+        "{} does not hold the shared photos",
+        path.display()
+    );
     path
 }
 
@@ -35,7 +43,12 @@ impl Harness {
         let dirs = DataDirs::resolve(Some(data.path())).unwrap();
         let index = Index::open(&dirs.index_path()).unwrap();
         let options = ScanOptions::new(&config, &dirs).unwrap();
-        Harness { data, dirs, index, options }
+        Harness {
+            data,
+            dirs,
+            index,
+            options,
+        }
     }
 
     pub fn scan(&mut self, root: &Path) -> ScanReport {
@@ -50,13 +63,26 @@ impl Harness {
             Some(s) => (&rel[..s], &rel[s + 1..]),
             None => (&b""[..], &rel[..]),
         };
-        let folder = self.index.folder_id(library.id, folder_rel).unwrap().expect("folder indexed");
-        self.index.asset_by_name(folder, name).unwrap().unwrap_or_else(|| panic!("{} not indexed", path.display()))
+        let folder = self
+            .index
+            .folder_id(library.id, folder_rel)
+            .unwrap()
+            .expect("folder indexed");
+        self.index
+            .asset_by_name(folder, name)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} not indexed", path.display()))
     }
 
     pub fn error_for(&self, path: &Path) -> Option<String> {
         let wanted = path.to_string_lossy();
-        self.index.status().unwrap().error_files.into_iter().find(|e| e.path == wanted).map(|e| e.error)
+        self.index
+            .status()
+            .unwrap()
+            .error_files
+            .into_iter()
+            .find(|e| e.path == wanted)
+            .map(|e| e.error)
     }
 }
 
