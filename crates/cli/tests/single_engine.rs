@@ -294,7 +294,11 @@ fn pause_resume_and_approval_reach_the_running_daemon() {
     // Six photos in a folder the photographer will cull as a whole, four kept.
     std::fs::create_dir_all(sync.join("Culled")).unwrap();
     for (i, photo) in photos().iter().enumerate() {
-        let folder = if i < 6 { sync.join("Culled") } else { sync.clone() };
+        let folder = if i < 6 {
+            sync.join("Culled")
+        } else {
+            sync.clone()
+        };
         copy_settled(photo, &folder.join(photo.file_name().unwrap()));
     }
     ok(photopro(&data, &["sync", "--once"]));
