@@ -328,6 +328,25 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         &self.deletions
     }
 
+    /// Whether the merge base holds `local` as a file. Deletions are counted
+    /// in files (photos), for the guard and in every message: the folders
+    /// that go with them are not counted ("Holding back 6 deletions" and
+    /// then "6 deleted" for a folder of six photos, not 7).
+    fn is_synced_file(&self, local: LocalId) -> bool {
+        self.synced
+            .by_local(local)
+            .is_none_or(|node| node.kind == Kind::File)
+    }
+
+    fn deletes_a_file(&self, op: &Op) -> bool {
+        match op {
+            Op::TrashRemote { local, .. } | Op::TrashLocal { local, .. } => {
+                self.is_synced_file(*local)
+            }
+            _ => false,
+        }
+    }
+
     /// A deletion was carried out: counted in the guard's window (unless
     /// the user approved this run's deletions).
     fn note_deletion(&mut self) -> Result<(), SyncError> {
@@ -351,7 +370,11 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         // As of this round.
         report.deletions_awaiting_approval = 0;
         report.deletions_in_window = 0;
-        let planned = plan.ops.iter().filter(|op| op.is_deletion()).count();
+        let planned = plan
+            .ops
+            .iter()
+            .filter(|op| self.deletes_a_file(op))
+            .count();
         if planned == 0 {
             // Nothing left to delete (the files came back): no hold.
             if self.deletions.holding() {
@@ -886,10 +909,13 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 local: local_id,
                 hash,
             } => {
+                let file = self.is_synced_file(local_id);
                 remote.trash(&id, hash.as_ref())?;
-                report.deletions += 1;
                 self.forget(local_id)?;
-                self.note_deletion()?;
+                if file {
+                    report.deletions += 1;
+                    self.note_deletion()?;
+                }
             }
             Op::CreateLocalDir {
                 remote: id,
@@ -934,10 +960,13 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
                 remote: _,
                 hash,
             } => {
+                let file = self.is_synced_file(id);
                 fs.trash(id, hash.as_ref())?;
-                report.deletions += 1;
                 self.forget(id)?;
-                self.note_deletion()?;
+                if file {
+                    report.deletions += 1;
+                    self.note_deletion()?;
+                }
             }
             Op::Record(node) => self.record(node)?,
             Op::Forget { local: id } => self.forget(id)?,
