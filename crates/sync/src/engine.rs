@@ -370,11 +370,7 @@ impl<S: SyncedStore, C: Clock> Engine<S, C> {
         // As of this round.
         report.deletions_awaiting_approval = 0;
         report.deletions_in_window = 0;
-        let planned = plan
-            .ops
-            .iter()
-            .filter(|op| self.deletes_a_file(op))
-            .count();
+        let planned = plan.ops.iter().filter(|op| self.deletes_a_file(op)).count();
         if planned == 0 {
             // Nothing left to delete (the files came back): no hold.
             if self.deletions.holding() {

@@ -221,7 +221,10 @@ fn mass_deletion_pauses_until_approved() {
     let mut engine = Engine::new(config, &mut a.store, FixedClock(NOV_26_2026)).unwrap();
     engine.approve_deletions();
     let approved = engine.sync_once(&mut a.fs, &mut remote).unwrap();
-    assert_eq!(approved.deletions, 120, "files, as announced: the folder is not counted");
+    assert_eq!(
+        approved.deletions, 120,
+        "files, as announced: the folder is not counted"
+    );
     assert!(remote.listing().is_empty());
     assert_eq!(remote.trash.len(), 120);
 }
