@@ -146,26 +146,49 @@ impl Observed {
 /// which matters for a library of a million photos.
 struct MirrorAsset {
     folder: Option<uuid::Uuid>,
-    name: Box<str>,
+    name: NameRef,
     size: u64,
     sha256: [u8; 32],
     modified: Option<i64>,
     trashed: bool,
 }
 
-impl From<&wire::Asset> for MirrorAsset {
-    fn from(asset: &wire::Asset) -> Self {
-        let mut sha256 = [0u8; 32];
-        // The API validates hashes as 64 lowercase hex digits.
-        let _ = hex::decode_to_slice(&asset.content_sha256, &mut sha256);
-        MirrorAsset {
-            folder: asset.folder_id,
-            name: asset.name.as_str().into(),
-            size: asset.size_bytes,
-            sha256,
-            modified: asset.modified_at,
-            trashed: asset.trashed_at.is_some(),
+/// Where an asset's name lies in [`NameArena`].
+#[derive(Debug, Clone, Copy)]
+struct NameRef {
+    start: u32,
+    len: u32,
+}
+
+/// The mirror's asset names packed into one buffer: one allocation instead
+/// of one small block per asset. An idle daemon's long-lived memory must not
+/// be a hundred thousand small blocks allocated in the middle of a large
+/// pass: each pins the page it sits on after the pass's own memory is freed,
+/// and the allocator cannot give those pages back (the daemon held ~90 MB
+/// more after a 100,000-file first sync than after a restart; BENCHMARKS.md).
+#[derive(Default)]
+struct NameArena {
+    text: String,
+    /// Bytes of `text` no asset refers to any more (renamed or removed).
+    garbage: usize,
+}
+
+impl NameArena {
+    fn push(&mut self, name: &str) -> NameRef {
+        let start = self.text.len();
+        self.text.push_str(name);
+        NameRef {
+            start: u32::try_from(start).expect("asset names under 4 GiB in all"),
+            len: name.len() as u32,
         }
+    }
+
+    fn get(&self, name: NameRef) -> &str {
+        &self.text[name.start as usize..(name.start + name.len) as usize]
+    }
+
+    fn release(&mut self, name: NameRef) {
+        self.garbage += name.len as usize;
     }
 }
 
@@ -174,6 +197,71 @@ struct Mirror {
     cursor: String,
     folders: std::collections::HashMap<String, wire::Folder>,
     assets: std::collections::HashMap<uuid::Uuid, MirrorAsset>,
+    names: NameArena,
+}
+
+impl Mirror {
+    fn new(cursor: String, folders: std::collections::HashMap<String, wire::Folder>) -> Mirror {
+        Mirror {
+            cursor,
+            folders,
+            assets: Default::default(),
+            names: NameArena::default(),
+        }
+    }
+
+    fn insert(&mut self, asset: &wire::Asset) {
+        let mut sha256 = [0u8; 32];
+        // The API validates hashes as 64 lowercase hex digits.
+        let _ = hex::decode_to_slice(&asset.content_sha256, &mut sha256);
+        let name = match self.assets.get(&asset.id) {
+            Some(old) if self.names.get(old.name) == asset.name => old.name,
+            Some(old) => {
+                let old = old.name;
+                self.names.release(old);
+                self.names.push(&asset.name)
+            }
+            None => self.names.push(&asset.name),
+        };
+        self.assets.insert(
+            asset.id,
+            MirrorAsset {
+                folder: asset.folder_id,
+                name,
+                size: asset.size_bytes,
+                sha256,
+                modified: asset.modified_at,
+                trashed: asset.trashed_at.is_some(),
+            },
+        );
+    }
+
+    fn remove(&mut self, id: &uuid::Uuid) {
+        if let Some(old) = self.assets.remove(id) {
+            self.names.release(old.name);
+        }
+        self.compact_names();
+    }
+
+    fn name(&self, asset: &MirrorAsset) -> &str {
+        self.names.get(asset.name)
+    }
+
+    /// Rewrite the names once most of the buffer is garbage (after many
+    /// renames and deletions), so it stays proportional to the library.
+    fn compact_names(&mut self) {
+        if self.names.garbage < 1 << 20 || self.names.garbage * 2 < self.names.text.len() {
+            return;
+        }
+        let mut compact = NameArena {
+            text: String::with_capacity(self.names.text.len() - self.names.garbage),
+            garbage: 0,
+        };
+        for asset in self.assets.values_mut() {
+            asset.name = compact.push(self.names.get(asset.name));
+        }
+        self.names = compact;
+    }
 }
 
 /// The journal of one upload in flight, keyed by content hash: its
@@ -358,15 +446,14 @@ impl HttpRemote {
     fn list_everything(&self) -> Result<Mirror, SyncError> {
         let cursor = self.latest_cursor()?;
         let folders: wire::FolderList = self.send(self.client().get(self.url("/v1/folders")))?;
-        let mut mirror = Mirror {
+        let mut mirror = Mirror::new(
             cursor,
-            folders: folders
+            folders
                 .folders
                 .into_iter()
                 .map(|f| (f.id.to_string(), f))
                 .collect(),
-            assets: Default::default(),
-        };
+        );
         let mut after: Option<String> = None;
         loop {
             let mut request = self
@@ -377,9 +464,9 @@ impl HttpRemote {
                 request = request.query(&[("after", after.as_str())]);
             }
             let page: wire::AssetPage = self.send(request)?;
-            mirror
-                .assets
-                .extend(page.assets.iter().map(|a| (a.id, MirrorAsset::from(a))));
+            for asset in &page.assets {
+                mirror.insert(asset);
+            }
             match page.next_after {
                 Some(next) => after = Some(next.to_string()),
                 None => break,
@@ -420,10 +507,10 @@ impl HttpRemote {
                         if was_trashed && asset.trashed_at.is_none() {
                             restored.push(asset.id.to_string());
                         }
-                        mirror.assets.insert(asset.id, MirrorAsset::from(&asset));
+                        mirror.insert(&asset);
                     }
                     wire::Change::AssetDeleted { asset_id, .. } => {
-                        mirror.assets.remove(&asset_id);
+                        mirror.remove(&asset_id);
                     }
                     wire::Change::FolderUpserted { folder, .. } => {
                         mirror.folders.insert(folder.id.to_string(), folder);
@@ -1076,7 +1163,7 @@ impl Remote for HttpRemote {
                 nodes.push(RemoteNode {
                     id: id.to_string(),
                     parent: asset.folder.map(|f| f.to_string()),
-                    name: asset.name.to_string(),
+                    name: mirror.name(asset).to_string(),
                     kind: Kind::File,
                     hash: Some(hash.clone()),
                     size: asset.size,
@@ -1553,5 +1640,58 @@ impl HttpRemote {
             .limit_bytes
             .saturating_sub(usage.used_bytes)
             .saturating_sub(usage.reserved_bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(id: u128, name: &str) -> wire::Asset {
+        wire::Asset {
+            id: uuid::Uuid::from_u128(id),
+            folder_id: None,
+            name: name.into(),
+            size_bytes: 1,
+            content_sha256: "ab".repeat(32),
+            storage_class: wire::StorageClass::Standard,
+            created_at: 0,
+            updated_at: 0,
+            trashed_at: None,
+            modified_at: None,
+        }
+    }
+
+    #[test]
+    fn mirror_names_survive_renames_removals_and_compaction() {
+        let mut mirror = Mirror::new(String::new(), Default::default());
+        let long = "x".repeat(200);
+        for i in 0..20_000u128 {
+            mirror.insert(&asset(i, &format!("{long}-{i}.jpg")));
+        }
+        // Renames keep the latest name; unchanged names are not stored twice.
+        mirror.insert(&asset(7, "Café.jpg"));
+        let before = mirror.names.text.len();
+        mirror.insert(&asset(8, &format!("{long}-8.jpg")));
+        assert_eq!(
+            mirror.names.text.len(),
+            before,
+            "same name: nothing appended"
+        );
+        // Removing most assets compacts the buffer to what is still named.
+        for i in 100..20_000u128 {
+            mirror.remove(&uuid::Uuid::from_u128(i));
+        }
+        assert_eq!(mirror.assets.len(), 100);
+        let live: usize = mirror.assets.values().map(|a| a.name.len as usize).sum();
+        assert!(
+            mirror.names.text.len() < 2 * live + (1 << 20),
+            "compacted: {} bytes for {live} live",
+            mirror.names.text.len()
+        );
+        let id7 = &mirror.assets[&uuid::Uuid::from_u128(7)];
+        assert_eq!(mirror.name(id7), "Café.jpg");
+        let id42 = &mirror.assets[&uuid::Uuid::from_u128(42)];
+        assert_eq!(mirror.name(id42), format!("{long}-42.jpg"));
     }
 }
