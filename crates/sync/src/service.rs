@@ -701,6 +701,7 @@ pub fn start(
     config: ServiceConfig,
     listener: impl Fn(&ServiceEvent) + Send + Sync + 'static,
 ) -> SyncHandle {
+    crate::platform::tune_allocator_for_a_daemon();
     let meter = Meter::new();
     meter.set_limits(config.upload_limit, config.download_limit);
     let status = Status {
