@@ -71,7 +71,9 @@ pub fn apply_now<R: Runtime>(app: &AppHandle<R>) {
     app.state::<AppState>().sync.supervisor.apply(shell);
 }
 
-/// An event of the daemon started as `generation` (older ones are dropped).
+/// An event of the daemon started as `generation` (older ones are dropped),
+/// as the supervisor passes them on (tests feed events through here).
+#[cfg(test)]
 pub(crate) fn on_event<R: Runtime>(app: &AppHandle<R>, generation: u64, event: &ServiceEvent) {
     let supervisor = app.state::<AppState>().sync.supervisor.clone();
     supervisor.event(generation, event, &Shell(app.clone()));

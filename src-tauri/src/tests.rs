@@ -2,8 +2,8 @@
 //! library of real photos from `../shared/photos` copied into a temp dir and
 //! indexed by the real scanner.
 
-use crate::secrets::TokenStore;
 use crate::events::LIBRARY_EVENT;
+use crate::secrets::TokenStore;
 use crate::state::AppState;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
