@@ -24,7 +24,7 @@ fn export_all(cfg: &Config) -> Result<(), ts_rs::ExportError> {
     crate::views::ConflictView::export_all(cfg)?;
     crate::state::SyncStatus::export_all(cfg)?;
     crate::sync::TrashItem::export_all(cfg)?;
-    crate::api::UsageView::export_all(cfg)?;
+    photopro_sync::account::UsageView::export_all(cfg)?;
     photopro_index::Status::export_all(cfg)?;
     photopro_index::StripPhoto::export_all(cfg)?;
     photopro_index::AssetDetails::export_all(cfg)?;

@@ -1,9 +1,9 @@
 //! Every command the UI can invoke. Each is a few lines that call the library
 //! crates; errors cross as [`AppError`].
 
-use crate::api::{self, UsageView};
 use crate::error::{AppError, Result};
-use crate::state::{self, AppState, SyncStatus};
+use crate::events;
+use crate::state::{AppState, SyncStatus};
 use crate::sync;
 use crate::views::{self, ClientRule, FolderView, LibraryTree, SettingsView};
 use photopro_index::{
@@ -11,6 +11,7 @@ use photopro_index::{
 };
 use photopro_library::organize::{self, Outcome, TrashEntry};
 use photopro_library::{AppSettings, Config};
+use photopro_sync::account::{ApiClient, UsageView, DEFAULT_TIMEOUT};
 use photopro_sync::conflicts::Resolution;
 use photopro_sync::disk::DiskFs;
 use std::path::PathBuf;
@@ -120,7 +121,7 @@ pub fn restore_trash<R: Runtime>(
     id: String,
 ) -> Result<PathBuf> {
     let restored = organize::restore_from_trash(&state.reader(), &id)?;
-    state::start_scan(app);
+    events::start_scan(app);
     Ok(restored)
 }
 
@@ -138,7 +139,7 @@ pub fn import_files<R: Runtime>(
     to: i64,
 ) -> Result<Outcome> {
     let outcome = organize::import_files(&state.reader(), &paths, FolderId(to))?;
-    state::start_scan(app);
+    events::start_scan(app);
     Ok(outcome)
 }
 
@@ -153,7 +154,7 @@ pub fn add_library<R: Runtime>(
         .canonicalize()
         .map_err(|e| AppError::Invalid(format!("Cannot open {}: {e}", path.display())))?;
     state.writer().add_library(&root)?;
-    state::start_scan(app);
+    events::start_scan(app);
     Ok(())
 }
 
@@ -166,7 +167,7 @@ pub fn remove_library(state: State<'_, AppState>, library: i64) -> Result<()> {
 
 #[tauri::command]
 pub fn rescan<R: Runtime>(app: AppHandle<R>) {
-    state::start_scan(app)
+    events::start_scan(app)
 }
 
 #[tauri::command]
@@ -181,7 +182,7 @@ pub fn set_paused<R: Runtime>(
     paused: bool,
 ) -> Result<SyncStatus> {
     let status = state.set_paused(paused)?;
-    state::publish_status(&app, &state);
+    events::publish_status(&app, &state);
     Ok(status)
 }
 
@@ -205,7 +206,7 @@ pub fn set_sync_folder<R: Runtime>(
 ) -> Result<PathBuf> {
     let (folder, added, replaces) = sync::set_folder(&state, &path)?;
     if added {
-        state::start_scan(app.clone());
+        events::start_scan(app.clone());
     }
     if replaces {
         sync::switch_folder(&app);
@@ -221,7 +222,7 @@ pub fn list_conflicts(state: State<'_, AppState>) -> Result<Vec<views::ConflictV
     let Some(folder) = sync::folder(&state)? else {
         return Ok(Vec::new());
     };
-    let device = sync::device(&state.dirs, &state.settings())?;
+    let device = photopro_sync::service::device(&state.dirs, &state.settings())?;
     let conflicts = photopro_sync::conflicts::list(&folder, &device);
     Ok(views::conflict_views(&state.reader(), &folder, conflicts))
 }
@@ -236,16 +237,16 @@ pub fn resolve_conflict<R: Runtime>(
 ) -> Result<PathBuf> {
     let folder = sync::folder(&state)?
         .ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
-    let device = sync::device(&state.dirs, &state.settings())?;
+    let device = photopro_sync::service::device(&state.dirs, &state.settings())?;
     let kept = photopro_sync::conflicts::resolve(
         &folder,
-        &sync::trash_dir(&state.dirs),
+        &photopro_sync::service::trash_dir(&state.dirs),
         &copy,
         &device,
         resolution,
     )?;
     state.sync.with_handle(|h| h.sync_now());
-    state::start_scan(app);
+    events::start_scan(app);
     Ok(kept)
 }
 
@@ -255,7 +256,7 @@ pub fn list_sync_trash(state: State<'_, AppState>) -> Result<Vec<sync::TrashItem
     let Some(folder) = sync::folder(&state)? else {
         return Ok(Vec::new());
     };
-    let trash = sync::trash_dir(&state.dirs);
+    let trash = photopro_sync::service::trash_dir(&state.dirs);
     Ok(DiskFs::new(folder, &trash)
         .trash_entries()
         .into_iter()
@@ -277,9 +278,10 @@ pub fn restore_sync_trash<R: Runtime>(
     }
     let folder = sync::folder(&state)?
         .ok_or_else(|| AppError::Invalid("No sync folder is set up.".into()))?;
-    let restored = DiskFs::new(folder, sync::trash_dir(&state.dirs)).restore(&id)?;
+    let restored =
+        DiskFs::new(folder, photopro_sync::service::trash_dir(&state.dirs)).restore(&id)?;
     state.sync.with_handle(|h| h.sync_now());
-    state::start_scan(app);
+    events::start_scan(app);
     Ok(restored)
 }
 
@@ -327,7 +329,11 @@ pub async fn pair_device<R: Runtime>(
         device_name: Some(device_name.clone()),
         ..state.settings()
     })?;
-    let issued = api::pair_device(&state.http, &api_url, &code, &device_name).await?;
+    let pair =
+        move || ApiClient::new(&api_url, None, DEFAULT_TIMEOUT)?.pair_device(&code, &device_name);
+    let issued = crate::desktop::blocking(pair)
+        .await?
+        .map_err(AppError::api)?;
     state.tokens.set(&issued.token)?;
     sync::apply(&app);
     Ok(())
@@ -348,7 +354,7 @@ pub async fn usage<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) ->
         && crate::desktop::refresh_organization(&state).await
     {
         // The folder layout changed: cards name different clients.
-        let _ = app.emit(state::LIBRARY_EVENT, ());
+        let _ = app.emit(events::LIBRARY_EVENT, ());
     }
     Ok(view)
 }

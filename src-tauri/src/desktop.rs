@@ -2,8 +2,8 @@
 //! login, notifications, composing the usage bar's state, and keeping the
 //! organization's folder layout (client names on cards) current.
 
-use crate::api::{self, UsageView};
 use crate::state::AppState;
+use photopro_sync::account::{ApiClient, UsageView, DEFAULT_TIMEOUT};
 use std::sync::atomic::{AtomicU32, Ordering};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_autostart::ManagerExt as _;
@@ -36,37 +36,23 @@ pub fn apply_start_at_login<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
     }
 }
 
-/// The usage bar's state from settings, the keychain and the API.
+/// The usage bar's state from settings, the keychain and the API
+/// (`UsageView::read`, on a blocking thread).
 pub async fn usage_view(state: &AppState) -> UsageView {
-    let Some(api_url) = state.settings().api_url.filter(|u| !u.is_empty()) else {
-        return UsageView::NotConnected {
-            reason: "No PhotoProOS account is connected. Pair this computer in Settings.".into(),
-        };
-    };
-    let token = match state.tokens.get() {
-        Ok(Some(token)) => token,
-        Ok(None) => {
-            return UsageView::NotConnected {
-                reason: "This computer is not paired yet. Pair it in Settings.".into(),
-            }
-        }
-        Err(error) => {
-            return UsageView::NotConnected {
-                reason: error.to_string(),
-            }
-        }
-    };
-    match api::fetch_usage(&state.http, &api_url, &token).await {
-        Ok(usage) => UsageView::Connected {
-            upgrade: api::upgrade_offer(&usage),
-            usage,
-            api_url,
-        },
-        Err(error) => UsageView::Unreachable {
-            api_url,
-            message: error.to_string(),
-        },
-    }
+    let api_url = state.settings().api_url;
+    let token = state.tokens.get().map_err(|e| e.to_string());
+    blocking(move || UsageView::read(api_url.as_deref(), token))
+        .await
+        .unwrap_or_else(|error| UsageView::NotConnected {
+            reason: error.to_string(),
+        })
+}
+
+/// Run blocking work (the API client, the keychain) off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> crate::error::Result<T> {
+    Ok(tauri::async_runtime::spawn_blocking(work).await?)
 }
 
 /// The highest warning threshold already notified in this session.
@@ -91,7 +77,26 @@ pub fn notify_usage_warning<R: Runtime>(app: &AppHandle<R>, state: &AppState, vi
     } else {
         "Storage filling up"
     };
-    crate::sync::notify(app, state, title, &warning.message);
+    notify(app, state, title, &warning.message);
+}
+
+/// Show a notification when the user wants them (and a notification host
+/// exists); the last 50 are kept in `state.sync.notified`.
+pub fn notify<R: Runtime>(app: &AppHandle<R>, state: &AppState, title: &str, body: &str) {
+    if !state.settings().notifications {
+        return;
+    }
+    {
+        let mut notified = state
+            .sync
+            .notified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        notified.push(format!("{title}: {body}"));
+        let excess = notified.len().saturating_sub(50);
+        notified.drain(..excess);
+    }
+    show_notification(app, title, body);
 }
 
 /// A desktop notification, when the app has a notification host (not in tests).
@@ -118,7 +123,13 @@ pub async fn refresh_organization(state: &AppState) -> bool {
     let Ok(Some(token)) = state.tokens.get() else {
         return false;
     };
-    match api::fetch_organization_settings(&state.http, &api_url, &token).await {
+    let read = blocking(move || {
+        ApiClient::new(&api_url, Some(&token), DEFAULT_TIMEOUT)?.organization_settings()
+    });
+    match read
+        .await
+        .and_then(|r| r.map_err(crate::error::AppError::api))
+    {
         Ok(settings) => state.set_layout(&settings).unwrap_or(false),
         Err(error) => {
             tracing::debug!(%error, "organization settings not read");

@@ -37,6 +37,13 @@ fn sync_message(error: &photopro_sync::SyncError) -> String {
     }
 }
 
+impl AppError {
+    /// A failed call to the hosted API (`photopro_sync::account`): its sentence as is.
+    pub fn api(error: photopro_sync::SyncError) -> AppError {
+        AppError::Api(error.reason().to_string())
+    }
+}
+
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl AppError {

@@ -18,10 +18,10 @@
 //! # let _ = app;
 //! ```
 
-mod api;
 pub mod commands;
 mod desktop;
 pub mod error;
+mod events;
 pub mod protocol;
 pub mod secrets;
 pub mod state;
@@ -34,7 +34,7 @@ mod bindings;
 #[cfg(test)]
 mod tests;
 
-pub use api::{upgrade_offer, UpgradeOffer, UsageView};
+pub use photopro_sync::account::{upgrade_offer, UpgradeOffer, UsageView};
 
 use tauri::{App, Builder, Context, Manager, Runtime, WindowEvent};
 
@@ -73,6 +73,28 @@ pub fn run() {
             }
         }
     });
+}
+
+/// What each tray menu item does (also called directly by tests: a tray host
+/// cannot be clicked under Xvfb).
+pub fn handle_tray_menu<R: Runtime>(app: &tauri::AppHandle<R>, id: &str) {
+    match id {
+        "pause" => {
+            let state = app.state::<state::AppState>();
+            let paused = !state.settings().paused;
+            if let Err(error) = state.set_paused(paused) {
+                tracing::error!(%error, "cannot save the paused setting");
+            }
+            events::publish_status(app, &state);
+        }
+        "sync_now" => app
+            .state::<state::AppState>()
+            .sync
+            .with_handle(|h| h.sync_now()),
+        "open" => desktop::show_main_window(app),
+        "quit" => app.exit(0),
+        _ => {}
+    }
 }
 
 /// Logout, shutdown and `kill` send SIGTERM (a terminal SIGINT or SIGHUP):
@@ -185,10 +207,10 @@ pub fn build_app<R: Runtime>(
         .setup(move |app| {
             if desktop {
                 // A desktop without a tray host (some Linux sessions) still runs the app.
-                if let Err(error) = tray::create(app.handle()) {
+                if let Err(error) = tray::create(app.handle(), handle_tray_menu) {
                     tracing::warn!(%error, "no tray icon");
                 }
-                state::start_scan(app.handle().clone());
+                events::start_scan(app.handle().clone());
                 sync::apply(app.handle());
             }
             Ok(())

@@ -2,22 +2,19 @@
 //! connections (a reader for listings and thumbnails, a writer for changes;
 //! scans open their own writer on a worker thread), the settings, the state
 //! of the current scan, the sync daemon's slot, the organization's folder
-//! layout (for client names), an HTTP client and the token store.
+//! layout (for client names) and the token store.
 
 use crate::error::{AppError, Result};
 use crate::secrets::TokenStore;
-use photopro_index::{Index, LibraryId};
-use photopro_library::{scan, AppSettings, Config, DataDirs};
+use photopro_index::Index;
+use photopro_library::{AppSettings, Config, DataDirs};
 use photopro_media::ThumbnailCache;
+use photopro_sync::service::Status;
+use photopro_sync::supervisor::{self, FinishedUploads, SetupNeeded, Supervisor};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use tauri::{AppHandle, Emitter, Runtime};
-
-/// Event carrying a fresh [`SyncStatus`] whenever it changes.
-pub const STATUS_EVENT: &str = "sync-status";
-/// Event telling the UI that folders or photos changed (scan finished, import).
-pub const LIBRARY_EVENT: &str = "library-changed";
 
 pub struct AppState {
     pub dirs: DataDirs,
@@ -26,9 +23,8 @@ pub struct AppState {
     writer: Mutex<Index>,
     settings: Mutex<AppSettings>,
     pub(crate) scan: Mutex<ScanState>,
-    pub http: reqwest::Client,
     pub tokens: TokenStore,
-    pub sync: crate::sync::SyncSlot,
+    pub sync: SyncSlot,
     /// The organization's folder levels (`GET /v1/settings`), cached in `organization.json`.
     layout: Mutex<Vec<photopro_wire::OrganizationLevel>>,
 }
@@ -68,7 +64,7 @@ pub struct SyncStatus {
     /// and ETA, held-back deletions, last error); `None` when it is not running.
     pub sync: Option<photopro_sync::service::Status>,
     /// Why sync is not running, and what fixes it.
-    pub setup: Option<crate::sync::SetupNeeded>,
+    pub setup: Option<SetupNeeded>,
     pub sync_folder: Option<PathBuf>,
     /// Order of computation: a status read later has a larger number. Events
     /// and command answers reach the webview by different paths and can
@@ -88,6 +84,7 @@ impl AppState {
     /// platform's directories when `None`.
     pub fn open(data_dir: Option<PathBuf>) -> Result<AppState> {
         let dirs = DataDirs::resolve(data_dir.as_deref())?;
+        let supervisor = Supervisor::new(dirs.clone(), "app");
         let writer = Index::open(&dirs.index_path())?;
         let reader = Index::open_read_only(&dirs.index_path())?;
         let settings = AppSettings::load(&AppSettings::path_for(&dirs.config_path()))?;
@@ -98,11 +95,6 @@ impl AppState {
         );
         let layout =
             photopro_library::layout::load_rules(&organization_path(&dirs)).unwrap_or_default();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
-            .user_agent(concat!("PhotoPro-Storage/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AppError::Api(e.to_string()))?;
         Ok(AppState {
             thumbnails: ThumbnailCache::new(dirs.thumbnail_dir()),
             dirs,
@@ -110,9 +102,8 @@ impl AppState {
             writer: Mutex::new(writer),
             settings: Mutex::new(settings),
             scan: Mutex::new(ScanState::default()),
-            http,
             tokens,
-            sync: Default::default(),
+            sync: SyncSlot::new(supervisor),
             layout: Mutex::new(layout),
         })
     }
@@ -149,8 +140,8 @@ impl AppState {
         self.sync_status_in_order()
     }
 
-    /// [`AppState::sync_status`] with [`crate::sync::SyncSlot::in_order`] held.
-    fn sync_status_in_order(&self) -> SyncStatus {
+    /// [`AppState::sync_status`] with [`SyncSlot::in_order`] held.
+    pub(crate) fn sync_status_in_order(&self) -> SyncStatus {
         let paused = self.settings().paused;
         let scan = self.scan.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let indexing = scan.running.then_some(Indexing {
@@ -158,15 +149,9 @@ impl AppState {
             processed: scan.processed,
             queued: scan.queued,
         });
-        let indexing_line = indexing.as_ref().map(|i| {
-            if i.queued > 0 {
-                format!("Indexing {} of {} new files", i.processed, i.queued)
-            } else if i.files_seen > 0 {
-                format!("Checking {} files", i.files_seen)
-            } else {
-                "Checking the library…".to_string()
-            }
-        });
+        let indexing_line = indexing
+            .as_ref()
+            .map(|i| supervisor::indexing_line(i.files_seen, i.processed, i.queued));
         let engine = self.sync.latest();
         let setup = self.sync.setup();
         let (state, summary) = match (&engine, &setup, &scan.last_error) {
@@ -174,7 +159,7 @@ impl AppState {
             (None, _, Some(_)) if !paused && indexing.is_none() => {
                 ("error", "Indexing stopped with an error".to_string())
             }
-            _ => crate::sync::tray_line(
+            _ => supervisor::status_line(
                 paused,
                 engine.as_ref(),
                 indexing_line.as_deref(),
@@ -230,7 +215,7 @@ impl AppState {
         Ok(true)
     }
 
-    fn scan_state(&self) -> MutexGuard<'_, ScanState> {
+    pub(crate) fn scan_state(&self) -> MutexGuard<'_, ScanState> {
         self.scan.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -239,84 +224,86 @@ fn organization_path(dirs: &DataDirs) -> PathBuf {
     dirs.config_path().with_file_name("organization.json")
 }
 
-/// Tell the window(s) and the tray that the status changed.
-/// Read and sent as one step: of two threads publishing at once (the daemon,
-/// a scan, a command), the one that read the newer state also sends last.
-pub fn publish_status<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
-    let _in_order = state.sync.in_order();
-    let status = state.sync_status_in_order();
+/// The sync daemon's slot: its supervisor (`photopro-sync`), and what the
+/// shell keeps around it — uploads to announce, notifications shown, and the
+/// order statuses are published in.
+pub struct SyncSlot {
+    pub supervisor: Supervisor,
+    /// Files uploaded per folder since sync was last up to date.
+    pub uploads: FinishedUploads,
+    /// Notifications shown (or, without a notification host, that would have been), newest last.
+    pub notified: Mutex<Vec<String>>,
+    /// Held while a status is read and published (see [`SyncSlot::in_order`]).
+    publishing: Mutex<()>,
+    /// The `seq` of the last status read.
+    seq: AtomicU64,
+    /// Test seam: runs between reading a status and publishing it.
     #[cfg(test)]
-    state.sync.before_publish(&status);
-    crate::tray::show_status(app, &status);
-    let _ = app.emit(STATUS_EVENT, status);
+    #[allow(clippy::type_complexity)]
+    pub(crate) before_publish: Mutex<Option<std::sync::Arc<dyn Fn(&SyncStatus) + Send + Sync>>>,
 }
 
-/// Scan every library on a worker thread (the scanner's own pool does the
-/// work), streaming progress as [`STATUS_EVENT`] and ending with
-/// [`LIBRARY_EVENT`]. A request during a scan queues exactly one more pass.
-pub fn start_scan<R: Runtime>(app: AppHandle<R>) {
-    use tauri::Manager;
-    let state = app.state::<AppState>();
-    {
-        let mut scan = state.scan_state();
-        if scan.running {
-            scan.again = true;
-            return;
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SyncSlot {
+    pub fn new(supervisor: Supervisor) -> SyncSlot {
+        SyncSlot {
+            supervisor,
+            uploads: FinishedUploads::default(),
+            notified: Mutex::default(),
+            publishing: Mutex::default(),
+            seq: AtomicU64::new(0),
+            #[cfg(test)]
+            before_publish: Mutex::default(),
         }
-        *scan = ScanState {
-            running: true,
-            last_finished: scan.last_finished,
-            ..ScanState::default()
-        };
     }
-    publish_status(&app, &state);
-    std::thread::spawn(move || {
-        let state = app.state::<AppState>();
-        loop {
-            let result = scan_all_libraries(&app, &state);
-            let again = {
-                let mut scan = state.scan_state();
-                scan.last_error = result.err().map(|e| e.to_string());
-                scan.last_finished = Some(unix_now());
-                let again = std::mem::take(&mut scan.again);
-                scan.running = again;
-                again
-            };
-            publish_status(&app, &state);
-            let _ = app.emit(LIBRARY_EVENT, ());
-            if !again {
-                break;
-            }
+
+    pub fn latest(&self) -> Option<Status> {
+        self.supervisor.latest()
+    }
+
+    pub fn setup(&self) -> Option<SetupNeeded> {
+        self.supervisor.setup()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.supervisor.is_running()
+    }
+
+    /// Call `f` with the running daemon, if any.
+    pub fn with_handle(&self, f: impl FnOnce(&photopro_sync::service::SyncHandle)) {
+        self.supervisor.with_handle(f)
+    }
+
+    /// Stop the daemon (on quit); waits for the current transfer step.
+    pub fn stop(&self) {
+        self.supervisor.stop()
+    }
+
+    /// Which daemon's events count now.
+    #[cfg(test)]
+    pub(crate) fn generation(&self) -> u64 {
+        self.supervisor.generation()
+    }
+
+    /// Held while a status is read (and, when published, sent): statuses are
+    /// numbered in the order they were read and sent in that order.
+    pub(crate) fn in_order(&self) -> MutexGuard<'_, ()> {
+        lock(&self.publishing)
+    }
+
+    /// The next status's `seq` (call with [`SyncSlot::in_order`] held).
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    #[cfg(test)]
+    pub(crate) fn before_publish(&self, status: &SyncStatus) {
+        let hook = lock(&self.before_publish).clone();
+        if let Some(hook) = hook {
+            hook(status)
         }
-    });
-}
-
-fn scan_all_libraries<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Result<()> {
-    let options = scan::ScanOptions::new(&state.config()?, &state.dirs)?;
-    // The scan's writer is its own connection, so the UI keeps reading meanwhile.
-    let mut index = Index::open(&state.dirs.index_path())?;
-    let libraries: Vec<LibraryId> = index.libraries()?.into_iter().map(|l| l.id).collect();
-    let mut last_publish = std::time::Instant::now();
-    for library in libraries {
-        scan::scan_library(&mut index, library, &options, &mut |progress| {
-            {
-                let mut scan = state.scan_state();
-                scan.files_seen = progress.files_seen;
-                scan.processed = progress.processed;
-                scan.queued = progress.queued;
-            }
-            if last_publish.elapsed() > std::time::Duration::from_millis(250) {
-                last_publish = std::time::Instant::now();
-                publish_status(app, state);
-            }
-        })?;
     }
-    Ok(())
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

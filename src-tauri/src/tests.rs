@@ -2,8 +2,9 @@
 //! library of real photos from `../shared/photos` copied into a temp dir and
 //! indexed by the real scanner.
 
+use crate::events::LIBRARY_EVENT;
 use crate::secrets::TokenStore;
-use crate::state::{AppState, LIBRARY_EVENT};
+use crate::state::AppState;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -308,7 +309,7 @@ fn pause_from_the_tray_changes_and_persists_the_status() {
         (Some("not_set_up"), Some(false))
     );
     assert_eq!(status["setup"]["needs"], "pair", "{status}");
-    crate::tray::handle_menu(h.app.handle(), "pause");
+    crate::handle_tray_menu(h.app.handle(), "pause");
     let status: Value = h.ok("sync_status", json!({}));
     assert_eq!(
         (status["state"].as_str(), status["summary"].as_str()),
@@ -317,7 +318,7 @@ fn pause_from_the_tray_changes_and_persists_the_status() {
     let saved: Value =
         serde_json::from_slice(&std::fs::read(h.data.join("app.json")).unwrap()).unwrap();
     assert_eq!(saved["paused"], true);
-    crate::tray::handle_menu(h.app.handle(), "pause");
+    crate::handle_tray_menu(h.app.handle(), "pause");
     assert_eq!(h.ok::<Value>("sync_status", json!({}))["paused"], false);
     let via_command: Value = h.ok("set_paused", json!({ "paused": true }));
     assert_eq!(via_command["state"], "paused");
@@ -922,7 +923,7 @@ fn a_status_read_before_a_newer_one_is_never_published_after_it() {
     crate::sync::on_event(h.app.handle(), generation, &event(Phase::Syncing));
     let (heard_tx, heard) = mpsc::channel::<Value>();
     let heard_tx = Mutex::new(heard_tx);
-    h.app.listen(crate::state::STATUS_EVENT, move |e| {
+    h.app.listen(crate::events::STATUS_EVENT, move |e| {
         let _ = heard_tx
             .lock()
             .unwrap()
@@ -942,7 +943,7 @@ fn a_status_read_before_a_newer_one_is_never_published_after_it() {
     let app = h.app.handle().clone();
     let first = std::thread::spawn(move || {
         let state = app.state::<AppState>();
-        crate::state::publish_status(&app, &state);
+        crate::events::publish_status(&app, &state);
     });
     assert_eq!(
         entered.recv_timeout(Duration::from_secs(10)).unwrap(),

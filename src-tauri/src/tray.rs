@@ -2,7 +2,7 @@
 //! "Offline", "Storage full", errors), pause / resume, sync now, open, quit. Closing the window
 //! hides it here instead of quitting, so the app keeps running in the tray.
 
-use crate::state::{self, AppState, SyncStatus};
+use crate::state::{AppState, SyncStatus};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
@@ -18,7 +18,12 @@ struct TrayItems<R: Runtime> {
     shown: std::sync::Mutex<Option<(String, bool, bool)>>,
 }
 
-pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+/// The tray with its menu; `on_menu` is told which item was chosen (by id:
+/// `pause`, `sync_now`, `open`, `quit`).
+pub fn create<R: Runtime>(
+    app: &AppHandle<R>,
+    on_menu: fn(&AppHandle<R>, &str),
+) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Starting…", false, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause syncing", true, None::<&str>)?;
     let sync_now = MenuItem::with_id(app, "sync_now", "Sync now", false, None::<&str>)?;
@@ -40,7 +45,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .tooltip("PhotoPro Storage")
         .menu(&menu)
         .show_menu_on_left_click(true)
-        .on_menu_event(|app, event| handle_menu(app, event.id().as_ref()));
+        .on_menu_event(move |app, event| on_menu(app, event.id().as_ref()));
     if let Some(icon) = app.default_window_icon() {
         tray = tray.icon(icon.clone());
     }
@@ -53,25 +58,6 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     });
     show_status(app, &app.state::<AppState>().sync_status());
     Ok(())
-}
-
-/// What each tray menu item does (also called directly by tests: a tray host
-/// cannot be clicked under Xvfb).
-pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
-    match id {
-        "pause" => {
-            let state = app.state::<AppState>();
-            let paused = !state.settings().paused;
-            if let Err(error) = state.set_paused(paused) {
-                tracing::error!(%error, "cannot save the paused setting");
-            }
-            state::publish_status(app, &state);
-        }
-        "sync_now" => app.state::<AppState>().sync.with_handle(|h| h.sync_now()),
-        "open" => crate::desktop::show_main_window(app),
-        "quit" => app.exit(0),
-        _ => {}
-    }
 }
 
 /// Mirror the status in the tray (no-op when there is no tray, as in tests).

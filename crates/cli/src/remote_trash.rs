@@ -1,7 +1,8 @@
 //! `photopro trash --remote`: the server's trash (PhotoProOS Storage keeps a
 //! deleted file restorable for its retention period), listed and restored in
 //! bulk through the API's own endpoints (`GET /v1/assets`, `GET /v1/folders`,
-//! `POST /v1/assets/{id}/restore`).
+//! `POST /v1/assets/{id}/restore`), called through `photopro_sync::account`,
+//! the one client of those endpoints (the app uses it too).
 //!
 //! A restore never replaces anything: when a live file holds the trashed
 //! file's name (an edited photo's old version is trashed under the name the
@@ -10,6 +11,7 @@
 //! outcome is printed on its own line.
 
 use anyhow::{bail, Context, Result};
+use photopro_sync::account::ApiClient;
 use photopro_sync::names::{fit_name, name_key, split_extension, unique_name};
 use photopro_wire as wire;
 use std::collections::{HashMap, HashSet};
@@ -31,12 +33,6 @@ pub struct Filter {
     pub since: Option<i64>,
     /// Only files whose path starts with this folder (`Smith Wedding`).
     pub folder: Option<String>,
-}
-
-struct Client {
-    http: reqwest::blocking::Client,
-    base: String,
-    token: String,
 }
 
 /// A trashed file and where it was.
@@ -62,77 +58,6 @@ fn join(folder: &str, name: &str) -> String {
     }
 }
 
-impl Client {
-    fn new(base: &str, token: &str) -> Result<Client> {
-        Ok(Client {
-            http: reqwest::blocking::Client::builder()
-                .timeout(std::time::Duration::from_secs(60))
-                .build()?,
-            base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
-        })
-    }
-
-    fn check(response: reqwest::blocking::Response) -> Result<reqwest::blocking::Response> {
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        let status = response.status();
-        match response.json::<wire::ErrorBody>() {
-            Ok(body) => bail!("{} ({status})", body.message),
-            Err(_) => bail!("the server answered {status}"),
-        }
-    }
-
-    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        Ok(Self::check(response)?.json()?)
-    }
-
-    fn post<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        Ok(Self::check(response)?.json()?)
-    }
-
-    fn rename(&self, id: &str, name: &str) -> Result<wire::Asset> {
-        let response = self
-            .http
-            .patch(format!("{}/v1/assets/{id}", self.base))
-            .bearer_auth(&self.token)
-            .json(&serde_json::json!({ "name": name }))
-            .send()
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        Ok(Self::check(response)?.json()?)
-    }
-
-    fn assets(&self) -> Result<Vec<wire::Asset>> {
-        let mut all = Vec::new();
-        let mut after: Option<Id> = None;
-        loop {
-            let path = match after {
-                Some(id) => format!("/v1/assets?limit=1000&after={id}"),
-                None => "/v1/assets?limit=1000".to_string(),
-            };
-            let page: wire::AssetPage = self.get(&path)?;
-            all.extend(page.assets);
-            match page.next_after {
-                Some(next) => after = Some(next.to_string()),
-                None => return Ok(all),
-            }
-        }
-    }
-}
-
 /// Everything on the server, sorted out: trashed files (newest first) and
 /// the names live files and folders hold in each folder.
 struct Listing {
@@ -141,13 +66,9 @@ struct Listing {
     live_names: HashSet<(Option<Id>, String)>,
 }
 
-fn listing(client: &Client) -> Result<Listing> {
-    let folders: wire::FolderList = client.get("/v1/folders")?;
-    let by_id: HashMap<Id, &wire::Folder> = folders
-        .folders
-        .iter()
-        .map(|f| (f.id.to_string(), f))
-        .collect();
+fn listing(client: &ApiClient) -> Result<Listing> {
+    let folders = client.folders().map_err(api)?;
+    let by_id: HashMap<Id, &wire::Folder> = folders.iter().map(|f| (f.id.to_string(), f)).collect();
     let path_of = |mut id: Option<Id>| -> (String, bool) {
         let mut names = Vec::new();
         let mut trashed = false;
@@ -165,14 +86,14 @@ fn listing(client: &Client) -> Result<Listing> {
         (names.join("/"), trashed)
     };
     let mut live_names = HashSet::new();
-    for folder in folders.folders.iter().filter(|f| f.trashed_at.is_none()) {
+    for folder in folders.iter().filter(|f| f.trashed_at.is_none()) {
         live_names.insert((
             folder.parent_id.map(|i| i.to_string()),
             name_key(&folder.name),
         ));
     }
     let mut trashed = Vec::new();
-    for asset in client.assets()? {
+    for asset in client.assets().map_err(api)? {
         if asset.trashed_at.is_none() {
             live_names.insert((
                 asset.folder_id.map(|i| i.to_string()),
@@ -197,6 +118,11 @@ fn listing(client: &Client) -> Result<Listing> {
         trashed,
         live_names,
     })
+}
+
+/// The API client's sentence, as is (it names the API and the reason).
+fn api(error: photopro_sync::SyncError) -> anyhow::Error {
+    anyhow::anyhow!("{}", error.reason())
 }
 
 fn selected(filter: &Filter, item: &Trashed) -> bool {
@@ -267,7 +193,8 @@ pub fn run(
     restore: Option<RestoreRequest>,
     filter: &Filter,
 ) -> Result<()> {
-    let client = Client::new(api_url, token)?;
+    let client =
+        ApiClient::new(api_url, Some(token), std::time::Duration::from_secs(60)).map_err(api)?;
     let Listing {
         trashed,
         mut live_names,
@@ -355,10 +282,11 @@ pub fn run(
             renamed = true;
         }
         let outcome = (|| -> Result<wire::Asset> {
+            let id = item.asset.id.to_string();
             if renamed {
-                client.rename(&item.asset.id.to_string(), &name)?;
+                client.rename_asset(&id, &name).map_err(api)?;
             }
-            client.post(&format!("/v1/assets/{}/restore", item.asset.id))
+            client.restore_asset(&id).map_err(api)
         })();
         match outcome {
             Ok(asset) => {

@@ -5,10 +5,9 @@ use anyhow::{bail, Context, Result};
 use photopro_library::{AppSettings, Config, DataDirs};
 use photopro_sync::conflicts::Resolution;
 use photopro_sync::control::{self, ControlClient, Request};
-use photopro_sync::device::DeviceIdentity;
 use photopro_sync::disk::DiskFs;
 use photopro_sync::lock::{Holder, LibraryLock};
-use photopro_sync::service::{self, PassSummary, Phase, ServiceConfig, ServiceEvent};
+use photopro_sync::service::{self, PassSummary, Phase, ServiceEvent};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,14 +17,6 @@ fn token_path(dirs: &DataDirs) -> PathBuf {
 
 fn app_settings_path(dirs: &DataDirs) -> PathBuf {
     AppSettings::path_for(&dirs.config_path())
-}
-
-/// This device's identity (made on first use), named as the user chose if they did.
-fn identity(dirs: &DataDirs, settings: &AppSettings) -> Result<DeviceIdentity> {
-    Ok(DeviceIdentity::load_or_create(
-        &DeviceIdentity::path_for(&dirs.config_path()),
-        settings.device_name.as_deref(),
-    )?)
 }
 
 pub fn connect(dirs: &DataDirs, api_url: &str, token_file: Option<&Path>) -> Result<()> {
@@ -57,7 +48,7 @@ pub fn connect(dirs: &DataDirs, api_url: &str, token_file: Option<&Path>) -> Res
     let mut settings = AppSettings::load(&settings_path)?;
     settings.api_url = Some(api_url.trim_end_matches('/').to_string());
     settings.save(&settings_path)?;
-    let device = identity(dirs, &settings)?;
+    let device = service::device(dirs, &settings)?;
     outln!(
         "Connected to {api_url} as \"{}\". Token stored in {} (mode 0600).",
         device.name,
@@ -287,9 +278,7 @@ pub fn sync(
         .or_else(|| std::fs::read_to_string(token_path(dirs)).ok())
         .map(|t| t.trim().to_string())
         .context("no device token: run `photopro connect`")?;
-    let device = identity(dirs, &settings)?;
-    let mut service_config =
-        ServiceConfig::from_settings(dirs, &config, &settings, api_url, token, &device)?;
+    let mut service_config = service::service_config(dirs, &config, &settings, api_url, token)?;
     service_config.once = once;
     if once && settings.paused {
         outln!("Paused — `photopro resume` to continue.");
@@ -491,7 +480,7 @@ pub fn conflicts(dirs: &DataDirs, resolve: Option<(String, Resolution)>) -> Resu
     let config = Config::load(&dirs.config_path())?;
     let folder = config.sync_folder.context("no sync folder yet")?;
     let settings = AppSettings::load(&app_settings_path(dirs))?;
-    let device = identity(dirs, &settings)?;
+    let device = service::device(dirs, &settings)?;
     if let Some((copy, resolution)) = resolve {
         let kept = photopro_sync::conflicts::resolve(
             &folder,

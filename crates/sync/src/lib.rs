@@ -9,6 +9,11 @@
 //! [`Remote`]; [`memory`] implements both in memory (with fault injection) for
 //! the deterministic simulation in `tests/simulation.rs`.
 //!
+//! Around the engine: [`service`] is the daemon the CLI and the app run,
+//! [`supervisor`] decides for the app when it starts, restarts and stops (and
+//! words its state), and [`account`] is the one client of the API's other
+//! endpoints (pairing, usage, settings, the server's trash).
+//!
 //! ```
 //! use photopro_sync::{engine::{Engine, EngineConfig}, memory::{MemFs, MemRemote, MemStore, FixedClock}};
 //! let mut fs = MemFs::new();
@@ -19,6 +24,7 @@
 //! assert!(report.converged && report.uploads == 1);
 //! ```
 
+pub mod account;
 pub mod conflicts;
 pub mod control;
 pub mod device;
@@ -34,6 +40,7 @@ pub mod planner;
 pub mod platform;
 pub mod progress;
 pub mod service;
+pub mod supervisor;
 pub mod watch;
 
 use model::*;
@@ -74,6 +81,25 @@ pub enum SyncError {
     /// Simulation only: the process "died" here.
     #[error("crashed (simulated)")]
     Crashed,
+}
+
+impl SyncError {
+    /// The reason alone, without the kind's prefix: for messages that already
+    /// say what failed ("Cannot reach https://…: connection refused").
+    pub fn reason(&self) -> &str {
+        match self {
+            SyncError::Transient { message, .. } => message,
+            SyncError::Precondition(reason)
+            | SyncError::NotFound(reason)
+            | SyncError::Refused(reason)
+            | SyncError::StorageFull(reason)
+            | SyncError::Unavailable(reason)
+            | SyncError::Corrupt(reason)
+            | SyncError::Io(reason)
+            | SyncError::Store(reason) => reason,
+            SyncError::Crashed => "crashed (simulated)",
+        }
+    }
 }
 
 /// The local side: a sync folder.

@@ -160,6 +160,33 @@ pub fn limit_bytes(kib: Option<u32>) -> u64 {
     kib.map_or(0, |k| k as u64 * 1024)
 }
 
+/// This device's identity (shared with `photopro`): its id and the name it
+/// signs conflicted copies with — the name chosen at pairing, else the host
+/// name with a suffix of the id.
+pub fn device(
+    dirs: &photopro_library::DataDirs,
+    settings: &photopro_library::AppSettings,
+) -> Result<crate::device::DeviceIdentity, SyncError> {
+    crate::device::DeviceIdentity::load_or_create(
+        &crate::device::DeviceIdentity::path_for(&dirs.config_path()),
+        settings.device_name.as_deref(),
+    )
+}
+
+/// The daemon's configuration from the library's settings, the API address,
+/// the token and this device's identity — the one way `photopro sync` and
+/// the app both build it.
+pub fn service_config(
+    dirs: &photopro_library::DataDirs,
+    config: &photopro_library::Config,
+    settings: &photopro_library::AppSettings,
+    api_url: String,
+    token: String,
+) -> Result<ServiceConfig, SyncError> {
+    let device = device(dirs, settings)?;
+    ServiceConfig::from_settings(dirs, config, settings, api_url, token, &device)
+}
+
 impl ServiceConfig {
     /// The daemon's configuration from the library's settings — the one way
     /// `photopro sync` and the app both build it.
