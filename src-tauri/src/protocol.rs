@@ -1,12 +1,16 @@
 //! `thumb://localhost/<grid|preview>/<asset id>`: thumbnails straight from the
 //! on-disk cache into `<img>` tags (on Windows the webview spells it
 //! `http://thumb.localhost/...`). No base64 over IPC; the webview caches them
-//! like any image. The index lookup (asset → content hash) is a prepared
-//! statement; the file read happens off the main thread.
+//! like any image. The scan makes grid thumbnails; a preview is rendered from
+//! the original on its first request (`photopro_library::thumbnails`). The
+//! index is held only for the lookup; reading and rendering happen off the
+//! main thread.
 
 use crate::state::AppState;
 use photopro_index::AssetId;
-use photopro_media::{ContentHash, ThumbnailSize};
+use photopro_library::thumbnails::ThumbnailRequest;
+use photopro_library::LibraryError;
+use photopro_media::{ThumbnailSize, ThumbnailSpec};
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 
@@ -24,17 +28,28 @@ pub fn parse_path(path: &str) -> Option<(ThumbnailSize, AssetId)> {
     parts.next().is_none().then_some((size, id))
 }
 
-/// The JPEG bytes for a request, or the status to answer with.
-pub fn thumbnail(state: &AppState, path: &str) -> Result<Vec<u8>, StatusCode> {
-    let (size, asset) = parse_path(path).ok_or(StatusCode::BAD_REQUEST)?;
-    let hash = state
-        .reader()
-        .asset(asset)
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-        .and_then(|a| a.content_hash)
-        .ok_or(StatusCode::NOT_FOUND)?;
-    let hash = ContentHash::from_hex(&hash).ok_or(StatusCode::NOT_FOUND)?;
-    std::fs::read(state.thumbnails.path(&hash, size)).map_err(|_| StatusCode::NOT_FOUND)
+/// The JPEG bytes for a request, or the status and the reason to answer with.
+pub fn thumbnail(state: &AppState, path: &str) -> Result<Vec<u8>, (StatusCode, String)> {
+    let (size, asset) = parse_path(path).ok_or_else(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("not a thumbnail address: {path}"),
+        )
+    })?;
+    let request = ThumbnailRequest::lookup(&state.reader(), asset, size);
+    let served = request.and_then(|r| r.serve(&state.thumbnails, &ThumbnailSpec::default()));
+    match served {
+        Ok(served) => {
+            if let Some(reason) = &served.fallback {
+                tracing::warn!(%reason, "preview unavailable, serving the grid thumbnail");
+            }
+            Ok(served.jpeg)
+        }
+        Err(error @ LibraryError::Index(photopro_index::IndexError::Sqlite(_))) => {
+            Err((StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))
+        }
+        Err(error) => Err((StatusCode::NOT_FOUND, error.to_string())),
+    }
 }
 
 pub fn handle<R: Runtime>(
@@ -51,7 +66,10 @@ pub fn handle<R: Runtime>(
                 .header(header::CACHE_CONTROL, "max-age=300")
                 .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
                 .body(bytes),
-            Err(status) => Response::builder().status(status).body(Vec::new()),
+            Err((status, message)) => Response::builder()
+                .status(status)
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(message.into_bytes()),
         };
         responder.respond(response.expect("static headers are valid"));
     });

@@ -5,10 +5,11 @@
 //!
 //! A scan re-reads only what changed: a file whose size, modification time and
 //! file identity (device + inode) match the index is not opened. New and
-//! changed files are hashed, their metadata read and thumbnails rendered on a
-//! bounded pool of workers; one writer thread batches the results into the
-//! index. Problems with single files are recorded per file and never stop the
-//! scan.
+//! changed files are hashed, their metadata read and grid thumbnails rendered
+//! on a bounded pool of workers; one writer thread batches the results into
+//! the index. Problems with single files are recorded per file and never stop
+//! the scan. Previews are not part of a scan: [`thumbnails`] renders one from
+//! the original the first time it is asked for, and caches it.
 //!
 //! ```no_run
 //! use photopro_library::{scan::{scan_library, ScanOptions}, Config, DataDirs};
@@ -28,6 +29,7 @@ mod json_file;
 pub mod layout;
 pub mod organize;
 pub mod scan;
+pub mod thumbnails;
 
 pub use app_settings::AppSettings;
 pub use config::Config;
@@ -58,6 +60,10 @@ pub enum LibraryError {
     NotADirectory(PathBuf),
     #[error("scan worker failed: {0}")]
     Worker(String),
+    #[error(transparent)]
+    Media(#[from] photopro_media::MediaError),
+    #[error("no thumbnail for {path}: {reason}")]
+    NoThumbnail { path: PathBuf, reason: String },
 }
 
 pub type Result<T, E = LibraryError> = std::result::Result<T, E>;

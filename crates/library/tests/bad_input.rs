@@ -151,13 +151,14 @@ fn every_kind_of_bad_file_is_a_per_file_error_and_the_scan_finishes() {
         .error_files
         .iter()
         .any(|e| e.path.ends_with("pipe.jpg")));
-    // corrupted.jpg and the exif-samples "invalid" files decode cleanly with
-    // libjpeg-turbo and kamadak-exif (their damage is in places we do not
-    // read), so they are indexed with thumbnails and no invented error.
+    // corrupted.jpg's entropy data ends early: libjpeg decodes what is there
+    // (a thumbnail) and the damage is reported for the file. The exif-samples
+    // "invalid" files decode cleanly (their damage is in places we do not read).
     assert_eq!(
         harness.asset(&gallery.join("corrupted.jpg")).thumb_state,
         "ready"
     );
+    assert!(error("corrupted.jpg").contains("premature end of data segment"));
     for entry in std::fs::read_dir(root.join("invalid")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "jpg") {

@@ -1,9 +1,14 @@
 //! Print what the media pipeline reads from the files named on the command line.
 //! `cargo run -p photopro-media --example analyze -- FILE...`
+//! (`PHOTOPRO_ANALYZE_CACHE=DIR` keeps the grid thumbnails in DIR.)
 fn main() {
     let spec = photopro_media::ThumbnailSpec::default();
     let cache_dir = tempfile::tempdir().unwrap();
-    let cache = photopro_media::ThumbnailCache::new(cache_dir.path());
+    let cache = photopro_media::ThumbnailCache::new(
+        std::env::var_os("PHOTOPRO_ANALYZE_CACHE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| cache_dir.path().to_path_buf()),
+    );
     for arg in std::env::args_os().skip(1) {
         let path = std::path::PathBuf::from(arg);
         let kind = photopro_media::FileKind::from_name(

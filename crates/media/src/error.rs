@@ -35,6 +35,14 @@ pub enum MediaError {
     },
     #[error("cannot encode thumbnail: {0}")]
     Encode(String),
+    #[error("no {size} for {path}: {reason}")]
+    NoRendering {
+        path: PathBuf,
+        size: &'static str,
+        reason: String,
+    },
+    #[error("{path} changed since it was indexed; rescan the library to see the new version")]
+    ChangedSinceIndexed { path: PathBuf },
 }
 
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;

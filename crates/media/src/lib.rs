@@ -5,11 +5,15 @@
 //! - [`metadata`] — EXIF (capture time with offset, camera, lens, exposure, GPS)
 //!   and XMP (DJI relative altitude, keywords, rating).
 //! - [`thumbnail`] — grid thumbnails and previews, orientation applied, with a
-//!   decompression-bomb guard.
+//!   decompression-bomb guard; JPEG damage libjpeg recovers from still gives a
+//!   picture (and a reported warning).
 //! - [`ThumbnailCache`] — where renderings live on disk, keyed by content hash
 //!   so a renamed or moved photo never needs a new thumbnail.
 //!
-//! [`analyze_file`] runs all of it over one file with a single read.
+//! [`analyze_file`] runs all of it over one file with a single read and
+//! renders the grid thumbnail; [`cached_or_render`] serves either size from the
+//! cache and renders what is missing (a preview, the first time it is opened)
+//! from the original.
 //!
 //! ```no_run
 //! use photopro_media::{analyze_file, FileKind, ThumbnailCache, ThumbnailSpec};
@@ -21,6 +25,7 @@
 mod cache;
 mod error;
 pub mod hash;
+mod jpeg;
 pub mod kind;
 pub mod metadata;
 pub mod thumbnail;
@@ -41,12 +46,13 @@ use std::time::SystemTime;
 /// scanner's memory bound.
 pub const MAX_IN_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
 
-/// What happened to a file's grid thumbnail and preview.
+/// What happened to a file's grid thumbnail (previews are rendered on demand,
+/// see [`cached_or_render`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ThumbnailOutcome {
     /// Rendered and written to the cache now.
     Stored,
-    /// The cache already had renderings for this content (a moved, renamed or duplicate photo).
+    /// The cache already had a grid thumbnail for this content (a moved, renamed or duplicate photo).
     AlreadyCached,
     /// The format has nothing to show (HEIC/RAW without an embedded preview, non-photos).
     NotAvailable,
@@ -70,8 +76,10 @@ pub struct Analysis {
     pub media_error: Option<String>,
 }
 
-/// Read a file once, then hash it, read its metadata and render its thumbnails
-/// into `cache` (skipped when the cache already holds this content).
+/// Read a file once, then hash it, read its metadata and render its grid
+/// thumbnail into `cache` (skipped when the cache already holds this content).
+/// The preview is not rendered here: [`cached_or_render`] makes it when it is
+/// first asked for.
 ///
 /// Fails only when the bytes themselves cannot be read consistently: the file
 /// is unreadable, vanished, or changed while being read (size or modification
@@ -161,18 +169,30 @@ pub fn analyze_file_with_hook(
     analysis.metadata = outcome.metadata;
     analysis.pixel_size = thumbnail::probe_size(&bytes, kind);
     let mut problems: Vec<String> = Vec::new();
-    if cache.contains(&content_hash) {
+    if cache.contains(&content_hash, ThumbnailSize::Grid) {
         analysis.thumbnail = ThumbnailOutcome::AlreadyCached;
     } else {
-        match render(&bytes, kind, analysis.metadata.orientation, spec) {
+        match render(
+            &bytes,
+            kind,
+            analysis.metadata.orientation,
+            spec,
+            ThumbnailSize::Grid,
+        ) {
             Ok(Some(rendered)) => {
                 if rendered.pixel_source == PixelSource::Decoded {
                     analysis.pixel_size = Some((rendered.source_width, rendered.source_height));
                 }
-                analysis.thumbnail = match cache.store(&content_hash, &rendered) {
-                    Ok(()) => ThumbnailOutcome::Stored,
-                    Err(error) => ThumbnailOutcome::Failed(error.to_string()),
-                };
+                if let Some(warning) = &rendered.warning {
+                    problems.push(format!(
+                        "damaged JPEG, shown as far as it decodes: {warning}"
+                    ));
+                }
+                analysis.thumbnail =
+                    match cache.store(&content_hash, ThumbnailSize::Grid, &rendered.image) {
+                        Ok(()) => ThumbnailOutcome::Stored,
+                        Err(error) => ThumbnailOutcome::Failed(error.to_string()),
+                    };
             }
             Ok(None) => analysis.thumbnail = ThumbnailOutcome::NotAvailable,
             Err(error) => analysis.thumbnail = ThumbnailOutcome::Failed(error.to_string()),
@@ -190,4 +210,74 @@ pub fn analyze_file_with_hook(
             .zip(analysis.metadata.exif_height);
     }
     Ok(analysis)
+}
+
+/// A rendering served by [`cached_or_render`].
+#[derive(Debug, Clone)]
+pub struct CachedRendering {
+    pub jpeg: Vec<u8>,
+    /// It was not in the cache: it was rendered from the original now (and stored).
+    pub rendered_now: bool,
+}
+
+/// The `size` rendering of the photo at `path` whose content hash is
+/// `content_hash`: from `cache`, or — when missing (a preview never opened
+/// before, a cleared cache) — rendered now from the original and stored, so
+/// the next call reads the cache.
+///
+/// The original must still hold the indexed content: a file changed since the
+/// scan is refused ([`MediaError::ChangedSinceIndexed`]) rather than cached
+/// under the old content's hash. Every error names the file and the reason.
+pub fn cached_or_render(
+    path: &Path,
+    kind: FileKind,
+    content_hash: &ContentHash,
+    size: ThumbnailSize,
+    spec: &ThumbnailSpec,
+    cache: &ThumbnailCache,
+) -> Result<CachedRendering> {
+    if let Some(jpeg) = cache.read(content_hash, size)? {
+        return Ok(CachedRendering {
+            jpeg,
+            rendered_now: false,
+        });
+    }
+    let io_error = |source: std::io::Error| MediaError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let no_rendering = |reason: String| MediaError::NoRendering {
+        path: path.to_path_buf(),
+        size: size.describe(),
+        reason,
+    };
+    let length = std::fs::metadata(path).map_err(io_error)?.len();
+    if length > MAX_IN_MEMORY_BYTES {
+        return Err(no_rendering(format!(
+            "the file is larger than {} MiB",
+            MAX_IN_MEMORY_BYTES >> 20
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(io_error)?;
+    if hash::content_hash(&bytes) != *content_hash {
+        return Err(MediaError::ChangedSinceIndexed {
+            path: path.to_path_buf(),
+        });
+    }
+    let orientation = read_metadata(&bytes).metadata.orientation;
+    let rendered = match render(&bytes, kind, orientation, spec, size) {
+        Ok(Some(rendered)) => rendered,
+        Ok(None) => {
+            return Err(no_rendering(format!(
+                "{} files without an embedded JPEG preview cannot be shown",
+                kind.as_str()
+            )))
+        }
+        Err(error) => return Err(no_rendering(error.to_string())),
+    };
+    cache.store(content_hash, size, &rendered.image)?;
+    Ok(CachedRendering {
+        jpeg: rendered.image.jpeg,
+        rendered_now: true,
+    })
 }

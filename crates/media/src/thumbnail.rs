@@ -1,14 +1,21 @@
 //! Grid thumbnails (~400 px) and previews (~1600 px) with the EXIF orientation
-//! applied.
+//! applied, one size per call: the scan renders the grid thumbnail, a preview
+//! is rendered the first time someone opens it.
 //!
 //! JPEGs are decoded by libjpeg-turbo with DCT scaling: the decoder produces the
 //! image at 1/2, 1/4 or 1/8 size directly, picking the smallest scale that is
-//! still at least as large as the preview, so a 12 MP photo never exists in
-//! memory at full size. PNG/TIFF/WebP go through `image` with explicit limits.
+//! still at least as large as the rendering, so a 12 MP photo never exists in
+//! memory at full size (a grid thumbnail of a 4000×3000 photo decodes at
+//! 500×375). Damage libjpeg recovers from (extraneous bytes, entropy data
+//! ending early) still gives a picture and is reported in
+//! [`Rendered::warning`]; a height given by a DNL marker is read (see
+//! `jpeg.rs`). PNG/TIFF/WebP go through `image` with explicit limits.
 //! HEIC and camera RAW files get their largest embedded JPEG preview, or no
 //! thumbnail at all (which is recorded, not treated as an error).
 
+use crate::cache::ThumbnailSize;
 use crate::error::{MediaError, Result};
+use crate::jpeg;
 use crate::kind::FileKind;
 use fast_image_resize::{
     images::Image as ResizeImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
@@ -38,6 +45,24 @@ impl Default for ThumbnailSpec {
     }
 }
 
+impl ThumbnailSpec {
+    /// The longest edge of a rendering of this size.
+    pub fn long_edge(&self, size: ThumbnailSize) -> u32 {
+        match size {
+            ThumbnailSize::Grid => self.grid_long_edge,
+            ThumbnailSize::Preview => self.preview_long_edge,
+        }
+    }
+
+    /// The JPEG quality of a rendering of this size.
+    pub fn quality(&self, size: ThumbnailSize) -> i32 {
+        match size {
+            ThumbnailSize::Grid => self.grid_quality,
+            ThumbnailSize::Preview => self.preview_quality,
+        }
+    }
+}
+
 /// An encoded JPEG and its size after orientation.
 #[derive(Debug, Clone)]
 pub struct EncodedImage {
@@ -55,14 +80,18 @@ pub enum PixelSource {
     EmbeddedPreview,
 }
 
+/// One rendering (grid thumbnail or preview) of one file.
 #[derive(Debug, Clone)]
 pub struct Rendered {
     /// Stored pixel size of the source image, before orientation.
     pub source_width: u32,
     pub source_height: u32,
-    pub grid: EncodedImage,
-    pub preview: EncodedImage,
+    pub image: EncodedImage,
     pub pixel_source: PixelSource,
+    /// Damage the JPEG decoder recovered from (libjpeg's warning, e.g.
+    /// "Corrupt JPEG data: premature end of data segment"): the picture was
+    /// made, but part of it may be grey. For the file's report.
+    pub warning: Option<String>,
 }
 
 /// An 8-bit RGB raster.
@@ -72,58 +101,65 @@ struct Rgb {
     pixels: Vec<u8>,
 }
 
-/// Render grid and preview for one file's bytes. `Ok(None)` means the format
-/// has nothing we can show (e.g. a HEIC without an embedded JPEG preview).
+/// Pixels decoded for rendering: the raster, the stored size of the source
+/// and what the decoder recovered from.
+struct Source {
+    rgb: Rgb,
+    size: (u32, u32),
+    warning: Option<String>,
+}
+
+/// Render one size (grid or preview) for one file's bytes. `Ok(None)` means
+/// the format has nothing we can show (e.g. a HEIC without an embedded JPEG
+/// preview).
 pub fn render(
     bytes: &[u8],
     kind: FileKind,
     orientation: u8,
     spec: &ThumbnailSpec,
+    size: ThumbnailSize,
 ) -> Result<Option<Rendered>> {
     if bytes.is_empty() {
         return Err(MediaError::Empty);
     }
-    let (decoded, source_size, pixel_source) = match kind {
+    let long_edge = spec.long_edge(size);
+    let (source, pixel_source) = match kind {
         FileKind::Jpeg => {
             check_jpeg_complete(bytes)?;
-            let (rgb, size) = decode_jpeg(bytes, spec)?;
-            (rgb, size, PixelSource::Decoded)
+            (decode_jpeg(bytes, spec, long_edge)?, PixelSource::Decoded)
         }
         FileKind::Png | FileKind::Tiff | FileKind::Webp => {
-            let (rgb, size) = decode_with_image(bytes, spec)?;
-            (rgb, size, PixelSource::Decoded)
+            (decode_with_image(bytes, spec)?, PixelSource::Decoded)
         }
         FileKind::Heic | FileKind::Raw => match largest_embedded_jpeg(bytes) {
-            Some(embedded) => {
-                let (rgb, size) = decode_jpeg(embedded, spec)?;
-                (rgb, size, PixelSource::EmbeddedPreview)
-            }
+            Some(embedded) => (
+                decode_jpeg(embedded, spec, long_edge)?,
+                PixelSource::EmbeddedPreview,
+            ),
             None => return Ok(None),
         },
         FileKind::Sidecar | FileKind::Other => return Ok(None),
     };
-    let preview = fit(&decoded, spec.preview_long_edge)?;
-    drop(decoded);
-    let preview = orient(preview, orientation);
-    let grid = fit(&preview, spec.grid_long_edge)?;
+    let fitted = fit(&source.rgb, long_edge)?;
+    drop(source.rgb);
+    let oriented = orient(fitted, orientation);
     Ok(Some(Rendered {
-        source_width: source_size.0,
-        source_height: source_size.1,
-        grid: encode(&grid, spec.grid_quality)?,
-        preview: encode(&preview, spec.preview_quality)?,
+        source_width: source.size.0,
+        source_height: source.size.1,
+        image: encode(&oriented, spec.quality(size))?,
         pixel_source,
+        warning: source.warning,
     }))
 }
 
 /// Pixel size of an image without decoding it (JPEG header or `image`'s probe).
+/// A JPEG with recoverable damage in its header, or with its height in a DNL
+/// marker, still has a size.
 pub fn probe_size(bytes: &[u8], kind: FileKind) -> Option<(u32, u32)> {
     match kind {
         FileKind::Jpeg => {
-            let header = turbojpeg::Decompressor::new()
-                .ok()?
-                .read_header(bytes)
-                .ok()?;
-            Some((header.width as u32, header.height as u32))
+            let header = jpeg::read_header(bytes).ok()?;
+            Some((header.width, header.height))
         }
         FileKind::Png | FileKind::Tiff | FileKind::Webp => {
             image::ImageReader::new(std::io::Cursor::new(bytes))
@@ -180,8 +216,8 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
     }
 }
 
-fn decode_jpeg(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u32))> {
-    match decode_jpeg_turbo(bytes, spec) {
+fn decode_jpeg(bytes: &[u8], spec: &ThumbnailSpec, long_edge: u32) -> Result<Source> {
+    match decode_jpeg_turbo(bytes, spec, long_edge) {
         Ok(decoded) => Ok(decoded),
         Err(error @ MediaError::TooManyPixels { .. }) => Err(error),
         // libjpeg-turbo cannot convert CMYK/YCCK to RGB; zune-jpeg (through `image`) can.
@@ -189,46 +225,32 @@ fn decode_jpeg(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u32))> 
     }
 }
 
-fn decode_jpeg_turbo(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u32))> {
-    let decode_error = |e: turbojpeg::Error| MediaError::Decode(e.to_string());
-    let mut decompressor = turbojpeg::Decompressor::new().map_err(decode_error)?;
-    let header = decompressor.read_header(bytes).map_err(decode_error)?;
-    let (width, height) = (header.width as u64, header.height as u64);
-    guard_pixels(width, height, spec)?;
-    let long_edge = width.max(height);
-    // Smallest power-of-two DCT scale whose output is still at least preview-sized.
-    let mut denominator = 8;
-    while denominator > 1 && long_edge.div_ceil(denominator) < u64::from(spec.preview_long_edge) {
-        denominator /= 2;
-    }
-    let scale = turbojpeg::ScalingFactor::new(1, denominator as usize);
-    let scaled = header.scaled(scale);
-    decompressor
-        .set_scaling_factor(scale)
-        .map_err(decode_error)?;
-    // Guard against progressive JPEGs built to take forever (thousands of scans).
-    decompressor.set_scan_limit(500).map_err(decode_error)?;
-    let mut image = turbojpeg::Image {
-        pixels: vec![0u8; 3 * scaled.width * scaled.height],
-        width: scaled.width,
-        pitch: 3 * scaled.width,
-        height: scaled.height,
-        format: turbojpeg::PixelFormat::RGB,
-    };
-    decompressor
-        .decompress(bytes, image.as_deref_mut())
-        .map_err(decode_error)?;
-    Ok((
-        Rgb {
-            width: scaled.width as u32,
-            height: scaled.height as u32,
-            pixels: image.pixels,
+fn decode_jpeg_turbo(bytes: &[u8], spec: &ThumbnailSpec, long_edge: u32) -> Result<Source> {
+    let (header, decoded) = jpeg::decode(
+        bytes,
+        |header| {
+            // Smallest power-of-two DCT scale whose output is still at least `long_edge`.
+            let source_long_edge = header.width.max(header.height);
+            let mut denominator = 8;
+            while denominator > 1 && source_long_edge.div_ceil(denominator) < long_edge {
+                denominator /= 2;
+            }
+            denominator
         },
-        (width as u32, height as u32),
-    ))
+        |header| guard_pixels(u64::from(header.width), u64::from(header.height), spec),
+    )?;
+    Ok(Source {
+        rgb: Rgb {
+            width: decoded.width,
+            height: decoded.height,
+            pixels: decoded.pixels,
+        },
+        size: (header.width, header.height),
+        warning: decoded.warning,
+    })
 }
 
-fn decode_with_image(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u32))> {
+fn decode_with_image(bytes: &[u8], spec: &ThumbnailSpec) -> Result<Source> {
     let decode_error = |e: image::ImageError| MediaError::Decode(e.to_string());
     let open = || {
         image::ImageReader::new(std::io::Cursor::new(bytes))
@@ -246,14 +268,15 @@ fn decode_with_image(bytes: &[u8], spec: &ThumbnailSpec) -> Result<(Rgb, (u32, u
     reader.limits(limits);
     let decoded = reader.decode().map_err(decode_error)?.into_rgb8();
     let (w, h) = decoded.dimensions();
-    Ok((
-        Rgb {
+    Ok(Source {
+        rgb: Rgb {
             width: w,
             height: h,
             pixels: decoded.into_raw(),
         },
-        (width, height),
-    ))
+        size: (width, height),
+        warning: None,
+    })
 }
 
 fn guard_pixels(width: u64, height: u64, spec: &ThumbnailSpec) -> Result<()> {
@@ -369,12 +392,11 @@ fn encode(image: &Rgb, quality: i32) -> Result<EncodedImage> {
 /// The largest JPEG embedded in a RAW or HEIC container, found by its markers
 /// and validated by libjpeg-turbo's header parser.
 fn largest_embedded_jpeg(bytes: &[u8]) -> Option<&[u8]> {
-    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
     let mut best: Option<(u64, &[u8])> = None;
     for start in memchr::memmem::find_iter(bytes, &[0xFF, 0xD8, 0xFF]) {
         let candidate = &bytes[start..];
-        if let Ok(header) = decompressor.read_header(candidate) {
-            let area = header.width as u64 * header.height as u64;
+        if let Ok(header) = jpeg::read_header(candidate) {
+            let area = u64::from(header.width) * u64::from(header.height);
             if best.is_none_or(|(best_area, _)| area > best_area) {
                 best = Some((area, candidate));
             }
@@ -429,14 +451,16 @@ mod tests {
     fn truncated_and_empty_jpegs_are_errors() {
         let encoded = encode(&gradient(64, 48), 90).unwrap();
         let spec = ThumbnailSpec::default();
-        assert!(render(&encoded.jpeg, FileKind::Jpeg, 1, &spec)
-            .unwrap()
-            .is_some());
+        assert!(
+            render(&encoded.jpeg, FileKind::Jpeg, 1, &spec, ThumbnailSize::Grid)
+                .unwrap()
+                .is_some()
+        );
         let cut = &encoded.jpeg[..encoded.jpeg.len() / 2];
-        let error = render(cut, FileKind::Jpeg, 1, &spec).unwrap_err();
+        let error = render(cut, FileKind::Jpeg, 1, &spec, ThumbnailSize::Grid).unwrap_err();
         assert!(error.to_string().contains("truncated"), "{error}");
         assert!(matches!(
-            render(&[], FileKind::Jpeg, 1, &spec),
+            render(&[], FileKind::Jpeg, 1, &spec, ThumbnailSize::Grid),
             Err(MediaError::Empty)
         ));
     }
@@ -448,7 +472,8 @@ mod tests {
             max_pixels: 1000,
             ..Default::default()
         };
-        let error = render(&encoded.jpeg, FileKind::Jpeg, 1, &spec).unwrap_err();
+        let error =
+            render(&encoded.jpeg, FileKind::Jpeg, 1, &spec, ThumbnailSize::Grid).unwrap_err();
         assert!(
             matches!(
                 error,
@@ -465,18 +490,24 @@ mod tests {
     #[test]
     fn raw_without_preview_has_no_thumbnail() {
         let spec = ThumbnailSpec::default();
-        assert!(render(b"II*\x00not really a raw", FileKind::Raw, 1, &spec)
-            .unwrap()
-            .is_none());
+        assert!(render(
+            b"II*\x00not really a raw",
+            FileKind::Raw,
+            1,
+            &spec,
+            ThumbnailSize::Grid
+        )
+        .unwrap()
+        .is_none());
         // A RAW-like container with an embedded JPEG yields that JPEG's pixels.
         let embedded = encode(&gradient(160, 120), 90).unwrap();
         let mut container = b"II*\x00 fake raw header ".to_vec();
         container.extend_from_slice(&embedded.jpeg);
         container.extend_from_slice(b"trailing sensor data");
-        let rendered = render(&container, FileKind::Raw, 1, &spec)
+        let rendered = render(&container, FileKind::Raw, 1, &spec, ThumbnailSize::Grid)
             .unwrap()
             .unwrap();
         assert_eq!(rendered.pixel_source, PixelSource::EmbeddedPreview);
-        assert_eq!((rendered.grid.width, rendered.grid.height), (160, 120));
+        assert_eq!((rendered.image.width, rendered.image.height), (160, 120));
     }
 }
