@@ -66,6 +66,12 @@ fn main() {
                     ("grid", ThumbnailSize::Grid),
                     ("preview", ThumbnailSize::Preview),
                 ] {
+                    // As the app does when the viewer opens: a preview is
+                    // rendered on its first request, through the real handler.
+                    let _ = photopro_app::protocol::thumbnail(
+                        &state,
+                        &format!("/{name}/{}", photo["id"]),
+                    );
                     let path = hash
                         .as_ref()
                         .map(|h| state.thumbnails.path(h, size))
